@@ -1,0 +1,88 @@
+"""Grading profiles: the conditions a grade is measured under.
+
+A profile fixes the device, the time budgets, and how much data and how many steps hidden tests
+train for. The grader sets ``MEDGRADE_PROFILE`` in the kernel's environment; a student's own run
+defaults to ``gpu`` when CUDA is available and ``cpu`` otherwise, so the same notebook grades
+under either. Thresholds belong to a profile because calibration measured them under it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+__all__ = ["Profile", "PROFILES", "get_profile", "active_profile"]
+
+ENV_VAR = "MEDGRADE_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One grading profile.
+
+    Times are seconds: ``cell_timeout`` per notebook cell, ``notebook_budget`` for the whole
+    notebook, ``test_budget`` for one call into student code from a hidden test. Hidden tests
+    train on ``train_subset`` images for ``train_steps`` optimiser steps.
+    """
+
+    name: str
+    device: str
+    cell_timeout: int
+    notebook_budget: int
+    memory_mb: int
+    train_subset: int
+    train_steps: int
+    test_budget: int
+    deterministic: bool
+
+
+PROFILES: dict[str, Profile] = {
+    # CI and laptops: two cores, every reference notebook in about a minute.
+    "cpu": Profile(
+        name="cpu",
+        device="cpu",
+        cell_timeout=30,
+        notebook_budget=300,
+        memory_mb=4096,
+        train_subset=1200,
+        train_steps=60,
+        test_budget=15,
+        deterministic=True,
+    ),
+    # The grading container: one GPU slot, full budgets.
+    "gpu": Profile(
+        name="gpu",
+        device="cuda",
+        cell_timeout=300,
+        notebook_budget=1800,
+        memory_mb=16384,
+        train_subset=12000,
+        train_steps=600,
+        test_budget=120,
+        deterministic=False,
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """Return the profile called ``name``; the error lists the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        from medgrade.errors import UsageError
+
+        known = ", ".join(sorted(PROFILES))
+        raise UsageError(f"unknown grading profile {name!r}; known profiles: {known}") from None
+
+
+def active_profile() -> Profile:
+    """The profile named by ``MEDGRADE_PROFILE``, else what this machine can run."""
+    name = os.environ.get(ENV_VAR)
+    if name:
+        return get_profile(name)
+    try:
+        import torch
+
+        return PROFILES["gpu" if torch.cuda.is_available() else "cpu"]
+    except ImportError:
+        return PROFILES["cpu"]

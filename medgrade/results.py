@@ -1,0 +1,82 @@
+"""The result model that flows grader -> gradebook -> exports, as JSON.
+
+Frozen dataclasses with a schema version. A :class:`TestResult` is one graded test (an nbgrader
+grade cell); a :class:`SubmissionResult` is one student's notebook for one assignment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = ["SCHEMA_VERSION", "TestResult", "SubmissionResult", "Outcome"]
+
+SCHEMA_VERSION = 1
+
+# graded: the notebook ran and every test has a verdict; error: the submission could not be
+# graded at all (invalid notebook, missing file) and scores zero with the reason in `message`.
+Outcome = Literal["graded", "error"]
+TestStatus = Literal["passed", "failed", "not_run"]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One graded test: its points and the message a student reads."""
+
+    __test__ = False  # not a pytest test class
+
+    grade_id: str
+    points: float
+    max_points: float
+    status: TestStatus
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """The verdict on one submission; ``tests`` is ordered as in the notebook."""
+
+    student: str
+    assignment: str
+    outcome: Outcome
+    tests: tuple[TestResult, ...] = ()
+    message: str = ""
+    seconds: float = 0.0
+    schema_version: int = field(default=SCHEMA_VERSION)
+
+    @property
+    def score(self) -> float:
+        return sum(t.points for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_points for t in self.tests)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["score"] = self.score
+        d["max_score"] = self.max_score
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SubmissionResult:
+        if d.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(
+                f"result schema version {d.get('schema_version')!r} is not {SCHEMA_VERSION}"
+            )
+        tests = tuple(TestResult(**t) for t in d["tests"])
+        return cls(
+            student=d["student"],
+            assignment=d["assignment"],
+            outcome=d["outcome"],
+            tests=tests,
+            message=d.get("message", ""),
+            seconds=float(d.get("seconds", 0.0)),
+        )

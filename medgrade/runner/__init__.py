@@ -1,0 +1,1 @@
+"""Running student code: budgets and limits that apply inside the kernel."""
