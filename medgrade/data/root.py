@@ -1,0 +1,37 @@
+"""Where the datasets live: one data root, chosen the same way by the library and the CLI.
+
+Order of precedence: an explicit ``root`` (``--root DIR`` on the command line), then the
+``MEDGRADE_DATA`` environment variable, then the default ``$XDG_CACHE_HOME/medgrade/data``
+(``~/.cache/medgrade/data`` when ``XDG_CACHE_HOME`` is unset or empty). Point any of them at a
+folder holding the real datasets and the same notebooks use those instead of the stand-ins.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["ENV_VAR", "default_root", "resolve_root"]
+
+ENV_VAR = "MEDGRADE_DATA"
+
+
+def default_root() -> Path:
+    """The documented default, ``$XDG_CACHE_HOME/medgrade/data`` or ``~/.cache/medgrade/data``."""
+    cache = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
+    return base / "medgrade" / "data"
+
+
+def resolve_root(root: str | Path | None = None) -> Path:
+    """The data root: ``root`` if given, else ``$MEDGRADE_DATA``, else :func:`default_root`.
+
+    The path is expanded (``~``) and made absolute; it is not created here.
+    """
+    if root is not None and str(root).strip():
+        chosen = Path(root)
+    elif os.environ.get(ENV_VAR, "").strip():
+        chosen = Path(os.environ[ENV_VAR])
+    else:
+        chosen = default_root()
+    return chosen.expanduser().absolute()
