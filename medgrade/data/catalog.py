@@ -20,6 +20,7 @@ __all__ = ["NAMES", "DatasetInfo", "get_spec", "generate_all", "verify_all", "in
 
 _MODULES = {
     "mednist": "medgrade.data.mednist",
+    "pathmnist": "medgrade.data.pathmnist",
 }
 NAMES: tuple[str, ...] = tuple(_MODULES)
 

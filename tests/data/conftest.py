@@ -17,3 +17,13 @@ def mednist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("mednist-root")
     mednist.generate(root, seed=0, per_class=MEDNIST_PER_CLASS)
     return root
+
+
+@pytest.fixture(scope="session")
+def pathmnist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root holding the PathMNIST stand-in; its split sizes are fixed by medmnist."""
+    from medgrade.data import pathmnist
+
+    root = tmp_path_factory.mktemp("pathmnist-root")
+    pathmnist.generate(root, seed=0)
+    return root
