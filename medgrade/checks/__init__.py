@@ -52,11 +52,32 @@ One runnable example per check (these run as doctests in ``tests/checks``)::
     >>> check_specificity([0, 1, 1, 0], [0, 1, 1, 1], at_least=0.5)
     0.5
     >>> check_metric_value(0.75, [0, 1, 1, 0], [0, 1, 1, 1], metric="accuracy")
+    >>> mask = torch.zeros(1, 1, 4, 4); mask[..., :2, :2] = 1
+    >>> check_dice(mask, mask, at_least=0.9).tolist()
+    [1.0]
+    >>> check_lesion_detection(mask[0, 0], mask[0, 0], min_tpf=1.0, min_ppv=1.0).tpf
+    1.0
+    >>> check_nt_xent(nt_xent, temperature=0.5)
+    >>> check_function(lambda x: x.mean(0), lambda x: x.sum(0) / len(x),
+    ...                [(torch.randn(3, 2),)], name="column_mean")
+    >>> record = record_predictions("a03_probs", torch.tensor([0.2, 0.9, 0.6, 0.4]))
+    >>> judge_predictions(record, [0, 1, 1, 0], metric="auc", at_least=0.8).value
+    1.0
 """
 
 from __future__ import annotations
 
+from medgrade.checks.contrastive import check_nt_xent, nt_xent
+from medgrade.checks.evidence import (
+    Judgement,
+    clear_evidence,
+    collected_evidence,
+    judge_predictions,
+    load_evidence,
+    record_predictions,
+)
 from medgrade.checks.failure import CheckFailure
+from medgrade.checks.functions import check_function
 from medgrade.checks.metrics import (
     METRICS,
     check_accuracy,
@@ -75,6 +96,14 @@ from medgrade.checks.models import (
     check_state_unchanged,
     check_train_eval_behaviour,
     state_unchanged,
+)
+from medgrade.checks.segmentation import (
+    EMPTY_RULE,
+    LesionCounts,
+    check_dice,
+    check_lesion_detection,
+    dice_score,
+    lesion_counts,
 )
 from medgrade.checks.tensors import (
     check_close,
@@ -126,4 +155,23 @@ __all__ = [
     "check_sensitivity",
     "check_specificity",
     "check_metric_value",
+    # segmentation
+    "EMPTY_RULE",
+    "dice_score",
+    "check_dice",
+    "LesionCounts",
+    "lesion_counts",
+    "check_lesion_detection",
+    # contrastive
+    "nt_xent",
+    "check_nt_xent",
+    # functions
+    "check_function",
+    # evidence
+    "record_predictions",
+    "collected_evidence",
+    "clear_evidence",
+    "load_evidence",
+    "judge_predictions",
+    "Judgement",
 ]

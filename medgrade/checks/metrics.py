@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn import metrics as skm
 
 from medgrade.checks._util import describe, fmt_num, to_numpy
 from medgrade.checks.failure import CheckFailure
@@ -117,6 +116,8 @@ def metric_value(metric: str, y_true: Any, y: Any, *, pos_label: int = 1,
 
     ``y`` holds scores for ``"auc"`` and hard labels for every other metric.
     """
+    from sklearn import metrics as skm  # lazy: keeps `import medgrade.checks` fast
+
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
     t = _labels(y_true, check, name, "y_true")

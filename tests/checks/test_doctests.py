@@ -8,7 +8,9 @@ import importlib
 import pytest
 import torch
 
-MODULES = ["medgrade.checks", "medgrade.checks.tensors", "medgrade.checks.models"]
+MODULES = ["medgrade.checks", "medgrade.checks.tensors", "medgrade.checks.models",
+           "medgrade.checks.segmentation", "medgrade.checks.contrastive",
+           "medgrade.checks.functions", "medgrade.checks.evidence"]
 
 
 @pytest.mark.parametrize("module", MODULES)

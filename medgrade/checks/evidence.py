@@ -1,0 +1,194 @@
+"""Evidence for a trusted grader: record predictions in the sandbox, judge them outside it.
+
+DESIGN.md principle 2: hidden labels never enter the student's kernel. A metric test there
+only calls :func:`record_predictions`, which validates the predictions and stores a JSON-safe
+record (kept in this module's registry and, when ``MEDGRADE_EVIDENCE_DIR`` is set, written
+atomically to ``<dir>/<key>.json``). The grader reads the records with :func:`load_evidence`
+and calls :func:`judge_predictions` with the labels only it holds. JSON only, never pickle.
+
+Record format (schema 1): ``{"schema": 1, "key": str, "kind": "scores" | "labels" | "mask",
+"shape": [int, ...], "values": [number, ...]}`` with ``values`` flattened in C order.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medgrade.checks._util import describe, to_numpy
+from medgrade.checks.failure import CheckFailure
+from medgrade.checks.metrics import METRICS, metric_value
+from medgrade.checks.segmentation import EMPTY_RULE, dice_score
+
+__all__ = ["SCHEMA_VERSION", "ENV_VAR", "KINDS", "record_predictions", "collected_evidence",
+           "clear_evidence", "load_evidence", "parse_record", "judge_predictions",
+           "Judgement"]
+
+SCHEMA_VERSION = 1
+ENV_VAR = "MEDGRADE_EVIDENCE_DIR"
+KINDS = ("scores", "labels", "mask")
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_REGISTRY: dict[str, dict[str, Any]] = {}
+
+
+def _bad(check: str, key: str, expected: str, observed: str, hint: str) -> CheckFailure:
+    return CheckFailure(check, name=key, expected=expected, observed=observed, hint=hint)
+
+
+def _values(arr: np.ndarray, kind: str, key: str) -> list[Any]:
+    check = "record_predictions"
+    if arr.dtype.kind not in "biuf" or arr.size == 0:
+        raise _bad(check, key, f"a non-empty numeric array of {kind}", describe(arr),
+                   "pass a tensor or array of predictions for the whole evaluation set.")
+    if not np.isfinite(arr).all():
+        raise _bad(check, key, f"finite {kind}", f"{int((~np.isfinite(arr)).sum())} NaN or "
+                   "infinite values", "the model diverged or log(0) was taken.")
+    if kind == "scores":
+        return [float(v) for v in arr.ravel()]
+    if kind == "mask" and not np.isin(arr, (0, 1)).all():
+        raise _bad(check, key, "a binary mask (0/1)", "other values",
+                   "threshold probabilities (p > 0.5) or one-hot the arg-max.")
+    if (arr != np.round(arr)).any():
+        raise _bad(check, key, "integer class labels", "non-integer values",
+                   "record probabilities with kind='scores', or take argmax for labels.")
+    return [int(v) for v in arr.ravel()]
+
+
+def _write_atomically(directory: Path, key: str, record: dict[str, Any]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{key}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(record, f, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, directory / f"{key}.json")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def record_predictions(key: str, values: Any, *, kind: str = "scores") -> dict[str, Any]:
+    """Validate predictions and store them as evidence under ``key``; return the record.
+
+    ``kind``: ``"scores"`` (probabilities or logits, for AUC), ``"labels"`` (class indices)
+    or ``"mask"`` (binary segmentation ``(B, C, H, W[, D])``).
+
+    >>> record_predictions("demo_probs", torch.tensor([0.25, 0.75]))["values"]
+    [0.25, 0.75]
+    """
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise ValueError(f"evidence key must match {_KEY.pattern}, got {key!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    arr = to_numpy(values)
+    record = {"schema": SCHEMA_VERSION, "key": key, "kind": kind,
+              "shape": [int(s) for s in arr.shape], "values": _values(arr, kind, key)}
+    _REGISTRY[key] = record
+    directory = os.environ.get(ENV_VAR)
+    if directory:
+        _write_atomically(Path(directory), key, record)
+    return copy.deepcopy(record)
+
+
+def collected_evidence() -> dict[str, dict[str, Any]]:
+    """A copy of every record made in this process, by key."""
+    return copy.deepcopy(_REGISTRY)
+
+
+def clear_evidence() -> None:
+    """Forget the records of this process (files already written stay)."""
+    _REGISTRY.clear()
+
+
+def parse_record(record: Any) -> tuple[str, np.ndarray]:
+    """Validate an untrusted record strictly; return its kind and the array it holds."""
+    def bad(observed: str) -> CheckFailure:
+        return _bad("judge_predictions", "evidence", "a valid evidence record (schema 1)",
+                    observed, "record predictions only with record_predictions().")
+
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA_VERSION:
+        raise bad(f"{describe(record)[:60]} without schema {SCHEMA_VERSION}")
+    kind, shape, values = record.get("kind"), record.get("shape"), record.get("values")
+    if kind not in KINDS:
+        raise bad(f"kind {kind!r}")
+    if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
+        raise bad(f"shape {shape!r}")
+    number = float if kind == "scores" else int
+    if not isinstance(values, list) or len(values) != math.prod(shape) or not all(
+        type(v) in (int, float) and math.isfinite(v) and (number is float or type(v) is int)
+        for v in values
+    ):
+        raise bad(f"values that do not fill shape {shape} with finite {kind}")
+    dtype = np.float64 if kind == "scores" else np.int64
+    return str(kind), np.asarray(values, dtype=dtype).reshape(shape)
+
+
+def load_evidence(directory: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Read every ``<key>.json`` record in ``directory`` (temporary files are skipped)."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(Path(directory).glob("*.json")):
+        with path.open(encoding="utf-8") as f:
+            out[path.stem] = json.load(f)
+    return out
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The grader's verdict on one record that met its threshold."""
+
+    key: str
+    metric: str
+    value: float
+    threshold: float
+    margin: float
+    passed: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_NEEDS = {"auc": "scores", "dice": "mask"}
+
+
+def judge_predictions(record: Any, y_true: Any, *, metric: str, at_least: float,
+                      name: str | None = None) -> Judgement:
+    """In the grader: compute ``metric`` of an evidence record against ``y_true``.
+
+    Returns a :class:`Judgement`, or raises :class:`CheckFailure` (with value, threshold and
+    margin) when the metric is below ``at_least`` or the record is invalid. ``metric`` is one of
+    :data:`medgrade.checks.metrics.METRICS` or ``"dice"`` (worst channel's mean Dice).
+    """
+    if metric not in METRICS and metric != "dice":
+        raise ValueError(f"unknown metric {metric!r}")
+    kind, arr = parse_record(record)
+    key = str(record.get("key", "evidence"))
+    label = name or key
+    needed = _NEEDS.get(metric, "labels")
+    if kind != needed:
+        raise _bad("judge_predictions", label, f"{needed} for {metric}", f"{kind}",
+                   f"record_predictions(key, ..., kind={needed!r})" + (
+                       ": use predicted probabilities, not hard predictions."
+                       if metric == "auc" else "."))
+    if metric == "dice":
+        value = float(dice_score(arr, y_true).mean(axis=0).min())
+    else:
+        value = metric_value(metric, y_true, arr, check="judge_predictions", name=label)
+    if value < at_least:
+        rule = f" ({EMPTY_RULE})" if metric == "dice" else ""
+        raise CheckFailure("judge_predictions", name=label,
+                           expected=f"{metric} >= {at_least:.3f}{rule}",
+                           observed=f"{value:.3f} on the hidden labels "
+                           f"(margin {value - at_least:+.3f})",
+                           hint="improve the model; the hidden split is scored like the "
+                           "public one.", value=value, threshold=at_least)
+    return Judgement(key, metric, value, float(at_least), value - float(at_least))
