@@ -101,7 +101,3 @@ def preserved_mode(model: nn.Module) -> Iterator[nn.Module]:
     finally:
         restore_mode(model, flags)
 
-
-def first_tensor(out: Any) -> torch.Tensor | None:
-    """The tensor a forward returned, or ``None`` when it returned something else."""
-    return out if isinstance(out, torch.Tensor) else None

@@ -206,3 +206,32 @@ class TestStateUnchanged:
             with state_unchanged(mlp):
                 with torch.no_grad():
                     mlp[0].weight.add_(1.0)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_no_model_check_changes_state_mode_grads_or_rng(cnn: nn.Module, unchanged,
+                                                        training: bool) -> None:
+    from medgrade.checks import check_overfit_one_batch, check_train_step
+
+    def step(model: nn.Module, opt, loss_fn, x, y) -> float:  # type: ignore[no-untyped-def]
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    cnn.train(training)
+    x, y = torch.randn(4, 1, 8, 8), torch.tensor([0, 1, 2, 0])
+    rng = torch.random.get_rng_state()
+    with unchanged(cnn):
+        check_forward_shape(cnn, (2, 1, 8, 8), (2, 3))
+        check_param_count(cnn, at_least=1)
+        check_layers_present(cnn, [nn.Conv2d])
+        check_all_params_get_grad(cnn, (2, 1, 8, 8))
+        check_train_eval_behaviour(cnn, (2, 1, 8, 8))
+        check_train_step(step, cnn, loss_fn=nn.CrossEntropyLoss(), x=x, y=y, lr=0.01)
+        check_overfit_one_batch(cnn, loss_fn=nn.CrossEntropyLoss(), x=x, y=y, steps=3,
+                                min_drop=0.0)
+    assert cnn.training is training
+    assert all(p.grad is None for p in cnn.parameters())
+    assert torch.equal(rng, torch.random.get_rng_state())
