@@ -21,6 +21,9 @@ __all__ = ["NAMES", "DatasetInfo", "get_spec", "generate_all", "verify_all", "in
 _MODULES = {
     "mednist": "medgrade.data.mednist",
     "pathmnist": "medgrade.data.pathmnist",
+    "brats": "medgrade.data.brats_cohort",
+    "wmh": "medgrade.data.wmh",
+    "decathlon": "medgrade.data.decathlon",
 }
 NAMES: tuple[str, ...] = tuple(_MODULES)
 

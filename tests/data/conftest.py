@@ -27,3 +27,15 @@ def pathmnist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pathmnist-root")
     pathmnist.generate(root, seed=0)
     return root
+
+
+@pytest.fixture(scope="session")
+def volumes_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root with small 3-D stand-ins: cohort (40), WMH (4 + 2), Decathlon (10 + 2)."""
+    from medgrade.data import brats_cohort, decathlon, wmh
+
+    root = tmp_path_factory.mktemp("volumes-root")
+    brats_cohort.generate(root, seed=0, n_subjects=40)
+    wmh.generate(root, seed=0, n_train=4, n_test=2)
+    decathlon.generate(root, seed=0, n_train=10, n_test=2)
+    return root
