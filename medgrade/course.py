@@ -89,10 +89,16 @@ class Course:
 def kernel_env(*, profile: str, data_root: Path | None = None) -> dict[str, str]:
     """Environment for a grading kernel: this interpreter first on PATH, profile and data set.
 
-    The ``python3`` kernelspec launches ``python`` from PATH, so the interpreter that runs
-    medgrade (and has torch and medgrade installed) must come first.
+    The ``python3`` kernelspec may launch ``python`` from PATH, so the interpreter that runs
+    medgrade (and has torch and medgrade installed) must come first. Thread counts follow the
+    profile: two kernels with two threads each on two cores run slower than with one each.
     """
+    from medgrade.profiles import get_profile
+
     env = dict(os.environ)
+    threads = str(get_profile(profile).threads)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = threads
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     env["MEDGRADE_PROFILE"] = profile

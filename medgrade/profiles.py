@@ -33,6 +33,7 @@ class Profile:
     train_subset: int
     train_steps: int
     test_budget: int
+    threads: int
     deterministic: bool
 
 
@@ -47,6 +48,7 @@ PROFILES: dict[str, Profile] = {
         train_subset=1200,
         train_steps=60,
         test_budget=15,
+        threads=1,
         deterministic=True,
     ),
     # The grading container: one GPU slot, full budgets.
@@ -59,6 +61,7 @@ PROFILES: dict[str, Profile] = {
         train_subset=12000,
         train_steps=600,
         test_budget=120,
+        threads=4,
         deterministic=False,
     ),
 }

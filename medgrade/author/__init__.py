@@ -1,0 +1,1 @@
+"""Authoring: source notebooks -> student release and executed reference solutions."""

@@ -1,0 +1,63 @@
+"""Execute a notebook in a fresh kernel under a grading profile (reference solutions)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from medgrade.course import kernel_env
+from medgrade.errors import CourseError
+from medgrade.profiles import get_profile
+
+__all__ = ["ExecutionResult", "execute_notebook"]
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    path: Path
+    seconds: float
+
+
+def execute_notebook(
+    src: Path, dest: Path, *, profile: str = "cpu", data_root: Path | None = None
+) -> ExecutionResult:
+    """Run ``src`` top to bottom in a scratch folder and write the executed notebook to ``dest``.
+
+    Errors are not allowed: a reference solution that raises is a broken assignment, and
+    nbclient's ``CellExecutionError`` names the cell.
+    """
+    prof = get_profile(profile)
+    nb = nbformat.read(src, as_version=4)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="medgrade-exec-") as tmp:
+        for extra in src.parent.iterdir():
+            if extra.is_file() and extra.suffix != ".ipynb":
+                shutil.copy2(extra, Path(tmp) / extra.name)
+        client = NotebookClient(
+            nb,
+            timeout=prof.cell_timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": tmp}},
+        )
+        # Keyword arguments of execute() reach the kernel manager's start_kernel().
+        try:
+            client.execute(env=kernel_env(profile=prof.name, data_root=data_root))
+        except CellExecutionError as e:
+            last = str(e).strip().splitlines()[-1]
+            raise CourseError(
+                f"{src} failed when executed on the {prof.name} profile: {last}\n"
+                "the reference solution must run top to bottom without errors"
+            ) from e
+    seconds = time.monotonic() - start
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dest = dest.with_suffix(".ipynb.tmp")
+    nbformat.write(nb, tmp_dest)
+    tmp_dest.replace(dest)
+    return ExecutionResult(dest, seconds)

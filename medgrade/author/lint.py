@@ -1,0 +1,60 @@
+"""Authoring mistakes in a source notebook that would make grades wrong.
+
+nbgrader reads a number displayed by a test cell as *partial credit*: a hidden test ending in
+``checks.check_accuracy(...)`` (which returns the measured accuracy) would award 0.88 of the
+points instead of full marks. Test cells must end in a statement, not a value-returning call.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["lint_notebook"]
+
+
+def _value_returning_checks() -> set[str]:
+    import medgrade.checks as checks
+
+    names = set()
+    for name in getattr(checks, "__all__", []):
+        fn = getattr(checks, name)
+        if callable(fn) and not isinstance(fn, type):
+            ret = inspect.signature(fn).return_annotation
+            if ret not in ("None", None, inspect.Signature.empty):
+                names.add(name)
+    return names
+
+
+def _called_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Call):
+        f = node.func
+        return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+    return None
+
+
+def lint_notebook(path: Path) -> list[str]:
+    """Problems in the grade cells of ``path``, each naming the cell and the fix."""
+    returning = _value_returning_checks()
+    problems = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not (meta.get("grade") and cell.cell_type == "code"):
+            continue
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError as e:
+            problems.append(f"{path.name}: test cell {meta['grade_id']} does not parse: {e.msg}")
+            continue
+        last = body[-1] if body else None
+        if isinstance(last, ast.Expr) and (
+            isinstance(last.value, ast.Constant) or _called_name(last.value) in returning
+        ):
+            problems.append(
+                f"{path.name}: test cell {meta['grade_id']} ends in an expression whose value "
+                "nbgrader would read as partial credit; assign it (`measured = ...`)"
+            )
+    return problems

@@ -1,0 +1,45 @@
+"""Entry point of the ``medgrade`` command; each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from medgrade import __version__
+from medgrade.errors import MedgradeError
+
+
+class _Group(click.Group):
+    """Turns a :class:`MedgradeError` into one clear line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except MedgradeError as e:
+            click.echo(f"medgrade: error: {e}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="medgrade")
+def cli() -> None:
+    """Set, release and grade deep-learning assignments for medical imaging."""
+
+
+def _register() -> None:
+    from medgrade.cli.data import data
+    from medgrade.cli.demo import demo
+    from medgrade.cli.grade import grade
+    from medgrade.cli.release import release
+    from medgrade.cli.validate import validate
+
+    for command in (release, validate, grade, demo, data):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli()

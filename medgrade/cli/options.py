@@ -1,0 +1,25 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from medgrade.profiles import PROFILES
+
+course_dir_option: Callable[[Any], Any] = click.option(
+    "--course-dir",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="The nbgrader course directory (default: the current directory).",
+)
+
+profile_option: Callable[[Any], Any] = click.option(
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    default="cpu",
+    show_default=True,
+    help="Grading profile: device, time budgets and thresholds.",
+)

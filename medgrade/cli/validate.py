@@ -1,0 +1,33 @@
+"""``medgrade validate [A ...]``: reference full marks, blank release zero, per test."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from medgrade.author.validate import validate_assignment
+from medgrade.cli.options import course_dir_option, profile_option
+from medgrade.course import Course
+from medgrade.profiles import get_profile
+
+
+@click.command()
+@click.argument("assignments", nargs=-1)
+@course_dir_option
+@profile_option
+def validate(assignments: tuple[str, ...], course_dir: str | None, profile: str) -> None:
+    """Grade the reference and the blank release of each ASSIGNMENT (default: all)."""
+    course = Course.at(course_dir)
+    names = [course.require(a) for a in assignments] or course.assignments()
+    failed = []
+    for name in names:
+        click.echo(f"validating {name} ...")
+        report = validate_assignment(course, name, profile=get_profile(profile))
+        click.echo(report.table())
+        if not report.ok:
+            failed.append(name)
+    if failed:
+        click.echo(f"validation failed: {', '.join(failed)}", err=True)
+        sys.exit(1)
+    click.echo(f"validation passed: {', '.join(names)}")

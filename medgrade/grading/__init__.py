@@ -1,0 +1,1 @@
+"""Grading a class: discovery, per-student sanity checks, the grading backend, results."""

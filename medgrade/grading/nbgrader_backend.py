@@ -1,0 +1,122 @@
+"""Grade submissions with ``nbgrader autograde``, one student per child process.
+
+This is the interim engine: sequential and not sandboxed, but each student's run is isolated
+from the others, bad files are caught before nbgrader sees them, and every student ends with a
+:class:`SubmissionResult` and a row in the gradebook.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from medgrade.course import Course, kernel_env
+from medgrade.errors import SubmissionError
+from medgrade.grading.intake import check_submission
+from medgrade.nbgrader_cli import run_nbgrader
+from medgrade.profiles import Profile
+from medgrade.results import SubmissionResult, TestResult
+
+__all__ = ["autograde_class", "grade_cells"]
+
+Progress = Callable[[int, int, SubmissionResult], None]
+
+
+def grade_cells(notebook: Path) -> list[tuple[str, float]]:
+    """``(grade_id, points)`` of each auto-graded test cell, in notebook order."""
+    nb = nbformat.read(notebook, as_version=4)
+    cells = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            cells.append((meta["grade_id"], float(meta.get("points", 0))))
+    return cells
+
+
+def _messages(autograded: Path) -> dict[str, str]:
+    """The error each test cell raised, as ``Name: message``, keyed by grade id."""
+    if not autograded.exists():
+        return {}
+    nb = nbformat.read(autograded, as_version=4)
+    out: dict[str, str] = {}
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if gid and errors:
+            e = errors[-1]
+            evalue = str(e.get("evalue", "")).strip()
+            if e.get("ename") == "CellTimeoutError":
+                evalue = "the test ran past the per-cell time limit"
+            out[gid] = f"{e.get('ename')}: {evalue}" if evalue else str(e.get("ename"))
+    return out
+
+
+def _collect(course: Course, assignment: str, student: str, seconds: float) -> SubmissionResult:
+    tests: list[TestResult] = []
+    with Gradebook(course.db_url) as gb:
+        for src in course.source_notebooks(assignment):
+            nb_id = src.stem
+            messages = _messages(course.autograded / student / assignment / src.name)
+            for gid, points in grade_cells(src):
+                try:
+                    grade = gb.find_grade(gid, nb_id, assignment, student)
+                    score = float(grade.score)
+                except MissingEntry:
+                    score = 0.0
+                status = "passed" if score >= points else "failed"
+                tests.append(TestResult(gid, score, points, status, messages.get(gid, "")))
+    return SubmissionResult(student, assignment, "graded", tuple(tests), seconds=seconds)
+
+
+def _error_result(course: Course, assignment: str, student: str, message: str) -> SubmissionResult:
+    tests = tuple(
+        TestResult(gid, 0.0, points, "not_run", message)
+        for src in course.source_notebooks(assignment)
+        for gid, points in grade_cells(src)
+    )
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_student(student)
+    return SubmissionResult(student, assignment, "error", tests, message=message)
+
+
+def grade_one(course: Course, assignment: str, student: str, profile: Profile) -> SubmissionResult:
+    start = time.monotonic()
+    expected = [p.name for p in course.source_notebooks(assignment)]
+    try:
+        check_submission(student, course.submitted / student / assignment, expected)
+    except SubmissionError as e:
+        return _error_result(course, assignment, student, e.reason)
+    run = run_nbgrader(
+        course.root,
+        "autograde", assignment, "--student", student, "--force",
+        f"--Execute.timeout={profile.cell_timeout}",
+        env=kernel_env(profile=profile.name),
+        timeout=profile.notebook_budget,
+    )
+    if not run.ok:
+        return _error_result(
+            course, assignment, student, f"nbgrader could not grade this submission:\n{run.tail(6)}"
+        )
+    return _collect(course, assignment, student, time.monotonic() - start)
+
+
+def autograde_class(
+    course: Course,
+    assignment: str,
+    students: list[str],
+    *,
+    profile: Profile,
+    progress: Progress | None = None,
+) -> list[SubmissionResult]:
+    """Grade each student in turn; return one result per student, errors included."""
+    results: list[SubmissionResult] = []
+    for i, student in enumerate(students, 1):
+        result = grade_one(course, assignment, student, profile)
+        results.append(result)
+        if progress is not None:
+            progress(i, len(students), result)
+    return results

@@ -1,0 +1,96 @@
+"""Grade a class and tell the TA what happened: progress, a table, result JSON per student."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+from nbgrader.api import Gradebook, MissingEntry
+
+from medgrade.author.release import generate_release
+from medgrade.course import Course
+from medgrade.errors import UsageError
+from medgrade.grading.nbgrader_backend import autograde_class
+from medgrade.profiles import Profile
+from medgrade.results import SubmissionResult
+
+__all__ = ["grade_and_report", "summary_table", "write_result"]
+
+
+def _ensure_in_gradebook(course: Course, assignment: str) -> None:
+    """nbgrader grades against the gradebook's copy of the test cells; add it if absent."""
+    course.gradebook_dir.mkdir(exist_ok=True)
+    with Gradebook(course.db_url) as gb:
+        try:
+            gb.find_assignment(assignment)
+            return
+        except MissingEntry:
+            pass
+    generate_release(course, assignment)
+
+
+def write_result(course: Course, result: SubmissionResult) -> Path:
+    """Write ``gradebook/results/A/STUDENT.json`` atomically."""
+    folder = course.gradebook_dir / "results" / result.assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / f"{result.student}.json"
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(result.to_json())
+    os.replace(tmp, dest)
+    return dest
+
+
+def summary_table(results: list[SubmissionResult], expected: dict[str, float] | None = None) -> str:
+    """One line per student: score, time, outcome, and the first reason for lost points."""
+    head = f"{'student':<10} {'score':>11} {'time':>7}  outcome"
+    if expected is not None:
+        head = f"{'student':<10} {'score':>11} {'expected':>9} {'time':>7}  outcome"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        score = f"{r.score:g}/{r.max_score:g}"
+        reason = r.message.splitlines()[0] if r.message else next(
+            (f"{t.grade_id}: {t.message.splitlines()[0]}" for t in r.tests if t.status != "passed" and t.message),
+            "",
+        )
+        outcome = r.outcome if not reason else f"{r.outcome}: {reason}"
+        if len(outcome) > 90:
+            outcome = outcome[:87] + "..."
+        exp = f" {expected.get(r.student, float('nan')):>9g}" if expected is not None else ""
+        lines.append(f"{r.student:<10} {score:>11}{exp} {r.seconds:>6.1f}s  {outcome}")
+    return "\n".join(lines)
+
+
+def grade_and_report(
+    course: Course,
+    assignment: str,
+    students: list[str],
+    *,
+    profile: Profile,
+    expected: dict[str, float] | None = None,
+) -> list[SubmissionResult]:
+    """Grade ``students`` (default: everyone who submitted), print progress and a summary."""
+    course.require(assignment)
+    present = course.students(assignment)
+    unknown = [s for s in students if s not in present]
+    if unknown:
+        raise UsageError(
+            f"no submission of {assignment} for {', '.join(unknown)} under submitted/; "
+            f"students with one: {', '.join(present) or 'none'}"
+        )
+    todo = students or present
+    if not todo:
+        raise UsageError(f"nothing to grade: no submitted/<student>/{assignment}/ folder")
+    _ensure_in_gradebook(course, assignment)
+    click.echo(f"grading {len(todo)} submission(s) of {assignment} on the {profile.name} profile")
+
+    def progress(i: int, n: int, r: SubmissionResult) -> None:
+        write_result(course, r)
+        click.echo(f"  [{i}/{n}] {r.student:<10} {r.score:g}/{r.max_score:g} ({r.outcome}, {r.seconds:.1f} s)")
+
+    results = autograde_class(course, assignment, todo, profile=profile, progress=progress)
+    click.echo("")
+    click.echo(summary_table(results, expected))
+    return results

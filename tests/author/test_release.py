@@ -1,0 +1,61 @@
+"""The committed release is current, and never carries solutions or hidden tests."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from medgrade.author.release import release_problems
+from tests.conftest import REPO
+
+
+def _assignments() -> list[str]:
+    return sorted(p.name for p in (REPO / "source").iterdir() if any(p.glob("*.ipynb")))
+
+
+@pytest.mark.parametrize("assignment", _assignments())
+def test_committed_release_is_fresh_and_clean(course, assignment: str) -> None:
+    assert release_problems(course, assignment) == []
+
+
+def test_stale_release_is_reported(scratch_course) -> None:
+    src = scratch_course.source / "01_pytorch_basics" / "pytorch_basics.ipynb"
+    nb = nbformat.read(src, as_version=4)
+    nb.cells[0].source += "\n\nOne more sentence the release does not have."
+    nbformat.write(nb, src)
+    problems = release_problems(scratch_course, "01_pytorch_basics")
+    assert "release/01_pytorch_basics/pytorch_basics.ipynb is stale with respect to source/" in problems
+    assert problems[-1] == "fix: medgrade release 01_pytorch_basics"
+
+
+def test_leaked_solution_and_hidden_test_are_reported(scratch_course) -> None:
+    rel = scratch_course.release / "01_pytorch_basics" / "pytorch_basics.ipynb"
+    nb = nbformat.read(rel, as_version=4)
+    stub = next(c for c in nb.cells if "raise NotImplementedError()" in c.source)
+    stub.source = "tensor = torch.from_numpy(image).to(torch.float32) / 255.0"
+    nb.cells[-1].source += "\n### BEGIN HIDDEN TESTS\nACCURACY_THRESHOLD = 0.1"
+    nbformat.write(nb, rel)
+    problems = "\n".join(release_problems(scratch_course, "01_pytorch_basics"))
+    assert "contains solution code: 'tensor = torch.from_numpy(image).to(torch.float32) / 255.0'" in problems
+    assert "contains the marker '### BEGIN HIDDEN TESTS'" in problems
+
+
+def test_missing_release_is_reported(scratch_course) -> None:
+    (scratch_course.release / "01_pytorch_basics" / "pytorch_basics.ipynb").unlink()
+    assert "release/01_pytorch_basics/pytorch_basics.ipynb is missing" in release_problems(
+        scratch_course, "01_pytorch_basics"
+    )
+
+
+def test_value_returning_check_at_end_of_test_cell_is_refused(scratch_course) -> None:
+    from medgrade.author.lint import lint_notebook
+
+    src = scratch_course.source / "01_pytorch_basics" / "pytorch_basics.ipynb"
+    assert lint_notebook(src) == []
+    nb = nbformat.read(src, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_trained_accuracy")
+    cell.source = cell.source.replace("measured = checks.check_accuracy", "checks.check_accuracy")
+    nbformat.write(nb, src)
+    (problem,) = lint_notebook(src)
+    assert "test cell test_trained_accuracy ends in an expression" in problem
+    assert "partial credit" in problem

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from medgrade.results import SCHEMA_VERSION, SubmissionResult, TestResult
+
+
+def _result() -> SubmissionResult:
+    tests = (
+        TestResult("test_a", 2.0, 2.0, "passed"),
+        TestResult("test_b", 0.0, 3.0, "failed", "CheckFailure: expected (8, 6); observed (8, 1, 6)"),
+    )
+    return SubmissionResult("ada", "01_pytorch_basics", "graded", tests, seconds=1.5)
+
+
+def test_scores_sum_the_tests() -> None:
+    r = _result()
+    assert (r.score, r.max_score) == (2.0, 5.0)
+
+
+def test_json_round_trip_keeps_everything() -> None:
+    r = _result()
+    d = json.loads(r.to_json())
+    assert d["schema_version"] == SCHEMA_VERSION and d["score"] == 2.0
+    assert SubmissionResult.from_dict(d) == r
+
+
+def test_unknown_schema_version_is_refused() -> None:
+    d = _result().to_dict()
+    d["schema_version"] = SCHEMA_VERSION + 1
+    with pytest.raises(ValueError, match="schema version"):
+        SubmissionResult.from_dict(d)
