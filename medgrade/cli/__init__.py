@@ -1,0 +1,1 @@
+"""The ``medgrade`` command: a thin click shell over library functions."""
