@@ -13,9 +13,16 @@ from medgrade.profiles import get_profile
 @click.command()
 @click.argument("assignment")
 @click.option("--student", "students", multiple=True, help="Grade only this student (repeatable).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once (default: one per CPU core).")
 @course_dir_option
 @profile_option
-def grade(assignment: str, students: tuple[str, ...], course_dir: str | None, profile: str) -> None:
+def grade(
+    assignment: str, students: tuple[str, ...], workers: int | None, course_dir: str | None,
+    profile: str,
+) -> None:
     """Grade submitted/*/ASSIGNMENT; write autograded/, the gradebook and result JSON."""
     course = Course.at(course_dir)
-    grade_and_report(course, assignment, list(students), profile=get_profile(profile))
+    grade_and_report(
+        course, assignment, list(students), profile=get_profile(profile), workers=workers
+    )

@@ -35,7 +35,7 @@ def check_submission(student: str, folder: Path, expected: list[str]) -> None:
             raise SubmissionError(
                 student,
                 shown,
-                f"is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
+                f"is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno}); "
                 "the file was damaged: re-open it in Jupyter, save, and submit again",
             ) from None
         try:

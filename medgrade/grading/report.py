@@ -69,6 +69,7 @@ def grade_and_report(
     students: list[str],
     *,
     profile: Profile,
+    workers: int | None = None,
     expected: dict[str, float] | None = None,
 ) -> list[SubmissionResult]:
     """Grade ``students`` (default: everyone who submitted), print progress and a summary."""
@@ -90,7 +91,9 @@ def grade_and_report(
         write_result(course, r)
         click.echo(f"  [{i}/{n}] {r.student:<10} {r.score:g}/{r.max_score:g} ({r.outcome}, {r.seconds:.1f} s)")
 
-    results = autograde_class(course, assignment, todo, profile=profile, progress=progress)
+    results = autograde_class(
+        course, assignment, todo, profile=profile, workers=workers, progress=progress
+    )
     click.echo("")
     click.echo(summary_table(results, expected))
     return results
