@@ -14,6 +14,10 @@ setup: $(STAMP)
 
 # Re-run only when the dependency declarations change: a second `make setup` takes seconds.
 $(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11, 5))' || { \
+	  echo "constraints.txt pins versions tested on Python 3.11.7; $$($(PYTHON) --version) at" \
+	       "$$(command -v $(PYTHON)) is older than 3.11.5. Run: make PYTHON=/path/to/python3.11" >&2; \
+	  exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt pip setuptools wheel numpy
 	# pyradiomics 3.0.1 compiles against the installed numpy; its isolated build would not.
@@ -26,6 +30,8 @@ demo: setup
 	$(BIN)/medgrade demo
 
 test: setup
+	$(BIN)/ruff check medgrade tests
+	$(BIN)/mypy
 	$(BIN)/medgrade data generate --dataset mednist
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["SCHEMA_VERSION", "TestResult", "SubmissionResult", "Outcome"]
+__all__ = ["SCHEMA_VERSION", "TestResult", "SubmissionResult", "Outcome", "TestStatus"]
 
 SCHEMA_VERSION = 1
 

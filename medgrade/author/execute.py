@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -48,7 +49,11 @@ def execute_notebook(
         )
         # Keyword arguments of execute() reach the kernel manager's start_kernel().
         try:
-            client.execute(env=kernel_env(profile=prof.name, data_root=data_root))
+            # The kernel's own stderr (ipykernel's start-up warnings) is noise here; errors
+            # of the notebook arrive as cell outputs.
+            client.execute(
+                env=kernel_env(profile=prof.name, data_root=data_root), stderr=subprocess.DEVNULL
+            )
         except CellExecutionError as e:
             last = str(e).strip().splitlines()[-1]
             raise CourseError(

@@ -91,6 +91,6 @@ def validate_assignment(course: Course, assignment: str, *, profile: Profile) ->
     problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
     rows = tuple(
         ValidationRow(a.grade_id, a.max_points, a.points, b.points, a.message, b.message)
-        for a, b in zip(ref.tests, blank.tests)
+        for a, b in zip(ref.tests, blank.tests, strict=True)
     )
     return ValidationReport(assignment, profile.name, rows, tuple(problems))

@@ -44,7 +44,7 @@ def demo(course_dir: str | None, profile: str) -> None:
     if not run.ok:
         raise CourseError(f"nbgrader export failed:\n{run.tail()}")
     click.echo(f"5/5 export: {out.relative_to(course.root)} (nbgrader export)")
-    wrong = [r.student for r, s in zip(results, students) if r.score != s.expected]
+    wrong = [r.student for r, s in zip(results, students, strict=True) if r.score != s.expected]
     if wrong:
         click.echo(f"unexpected grades for: {', '.join(wrong)}", err=True)
         sys.exit(1)

@@ -22,5 +22,5 @@ def release(assignment: str, no_execute: bool, course_dir: str | None, profile: 
     report = do_release(course, assignment, execute=not no_execute, profile=profile)
     for nb in report.release_notebooks:
         click.echo(f"  release:   {nb.relative_to(course.root)}")
-    for nb, secs in zip(report.reference_notebooks, report.seconds_per_reference):
+    for nb, secs in zip(report.reference_notebooks, report.seconds_per_reference, strict=True):
         click.echo(f"  reference: {nb.relative_to(course.root)} (executed in {secs:.1f} s, {profile})")

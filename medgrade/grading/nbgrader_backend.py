@@ -21,7 +21,7 @@ from medgrade.errors import SubmissionError
 from medgrade.grading.intake import check_submission
 from medgrade.nbgrader_cli import run_nbgrader
 from medgrade.profiles import Profile
-from medgrade.results import SubmissionResult, TestResult
+from medgrade.results import SubmissionResult, TestResult, TestStatus
 
 __all__ = ["autograde_class", "grade_cells"]
 
@@ -69,7 +69,7 @@ def _collect(course: Course, assignment: str, student: str, seconds: float) -> S
                     score = float(grade.score)
                 except MissingEntry:
                     score = 0.0
-                status = "passed" if score >= points else "failed"
+                status: TestStatus = "passed" if score >= points else "failed"
                 tests.append(TestResult(gid, score, points, status, messages.get(gid, "")))
     return SubmissionResult(student, assignment, "graded", tuple(tests), seconds=seconds)
 

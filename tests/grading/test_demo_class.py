@@ -16,6 +16,9 @@ from click.testing import CliRunner
 from medgrade.cli.main import cli
 from medgrade.demo import DEMO_ASSIGNMENT, DEMO_CLASS, place_class
 
+# One worker grades the class once for every test of this module.
+pytestmark = pytest.mark.xdist_group("demo_class")
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, data_root):
