@@ -22,7 +22,7 @@ from medgrade.course import Course
 from medgrade.errors import CourseError
 from medgrade.nbgrader_cli import run_nbgrader
 
-__all__ = ["ReleaseReport", "release", "generate_release", "release_problems"]
+__all__ = ["ReleaseReport", "release", "generate_release", "release_problems", "scratch_course"]
 
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS")
@@ -43,6 +43,20 @@ def _normalise(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def scratch_course(course: Course, assignment: str, root: Path) -> Course:
+    """A throw-away course at ``root`` with ``assignment``'s source, released into its gradebook.
+
+    Used to regenerate a release without touching the real one, and to validate in isolation.
+    """
+    shutil.copy2(course.root / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(course.source / assignment, root / "source" / assignment)
+    (root / "gradebook").mkdir()
+    run = run_nbgrader(root, "generate_assignment", assignment, "--force")
+    if not run.ok:
+        raise CourseError(f"nbgrader generate_assignment {assignment} failed:\n{run.tail()}")
+    return Course(root)
+
+
 def generate_release(course: Course, assignment: str, *, into: Path | None = None) -> list[Path]:
     """Run nbgrader's generate_assignment for ``assignment``; return the release notebooks.
 
@@ -51,22 +65,18 @@ def generate_release(course: Course, assignment: str, *, into: Path | None = Non
     """
     course.require(assignment)
     if into is None:
+        # nbgrader's SQLite gradebook cannot create its own folder ("unable to open database").
+        course.gradebook_dir.mkdir(exist_ok=True)
         run = run_nbgrader(course.root, "generate_assignment", assignment, "--force")
         if not run.ok:
             raise CourseError(f"nbgrader generate_assignment {assignment} failed:\n{run.tail()}")
         out = course.release / assignment
     else:
         with tempfile.TemporaryDirectory(prefix="medgrade-release-") as tmp:
-            scratch = Path(tmp)
-            shutil.copy2(course.root / "nbgrader_config.py", scratch / "nbgrader_config.py")
-            shutil.copytree(course.source / assignment, scratch / "source" / assignment)
-            (scratch / "gradebook").mkdir()
-            run = run_nbgrader(scratch, "generate_assignment", assignment, "--force")
-            if not run.ok:
-                raise CourseError(f"nbgrader generate_assignment {assignment} failed:\n{run.tail()}")
+            scratch = scratch_course(course, assignment, Path(tmp))
             if into.exists():
                 shutil.rmtree(into)
-            shutil.copytree(scratch / "release" / assignment, into)
+            shutil.copytree(scratch.release / assignment, into)
         out = into
     notebooks = sorted(out.glob("*.ipynb"))
     for nb in notebooks:

@@ -11,10 +11,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from medgrade.author.release import scratch_course
 from medgrade.course import Course
 from medgrade.errors import CourseError
 from medgrade.grading.nbgrader_backend import autograde_class
-from medgrade.nbgrader_cli import run_nbgrader
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult
 
@@ -62,13 +62,8 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def _scratch_course(course: Course, assignment: str, root: Path) -> Course:
-    shutil.copy2(course.root / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(course.source / assignment, root / "source" / assignment)
-    (root / "gradebook").mkdir()
-    run = run_nbgrader(root, "generate_assignment", assignment, "--force")
-    if not run.ok:
-        raise CourseError(f"nbgrader generate_assignment {assignment} failed:\n{run.tail()}")
+def _place_reference_and_blank(course: Course, assignment: str, root: Path) -> Course:
+    scratch = scratch_course(course, assignment, root)
     released = course.release / assignment
     if not released.is_dir():
         raise CourseError(f"release/{assignment} does not exist; run: medgrade release {assignment}")
@@ -77,14 +72,14 @@ def _scratch_course(course: Course, assignment: str, root: Path) -> Course:
         dest.mkdir(parents=True)
         for nb in origin.glob("*.ipynb"):
             shutil.copy2(nb, dest / nb.name)
-    return Course(root)
+    return scratch
 
 
 def validate_assignment(course: Course, assignment: str, *, profile: Profile) -> ValidationReport:
     """Grade the reference and the blank release in a scratch course; compare per test."""
     course.require(assignment)
     with tempfile.TemporaryDirectory(prefix=f"medgrade-validate-{assignment}-") as tmp:
-        scratch = _scratch_course(course, assignment, Path(tmp))
+        scratch = _place_reference_and_blank(course, assignment, Path(tmp))
         results = autograde_class(scratch, assignment, [REFERENCE, BLANK], profile=profile)
     by_student: dict[str, SubmissionResult] = {r.student: r for r in results}
     ref, blank = by_student[REFERENCE], by_student[BLANK]
