@@ -7,6 +7,7 @@ failure in one student's run stay that student's, and is exactly what an instruc
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -37,17 +38,20 @@ def run_nbgrader(
 ) -> NbgraderRun:
     """``nbgrader ARGS`` in ``course_root`` with this interpreter; output captured, never raised."""
     cmd = [sys.executable, "-m", "nbgrader", *args]
+    # Its own session, so a timeout kills nbgrader *and* the kernel it started.
+    proc = subprocess.Popen(
+        cmd,
+        cwd=course_root,
+        env=env if env is not None else dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        proc = subprocess.run(
-            cmd,
-            cwd=course_root,
-            env=env if env is not None else dict(os.environ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout if isinstance(e.stdout, str) else ""
-        return NbgraderRun(tuple(args), -9, out + f"\nnbgrader did not finish within {timeout} s")
-    return NbgraderRun(tuple(args), proc.returncode, proc.stdout)
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return NbgraderRun(tuple(args), -9, (out or "") + f"\nnbgrader did not finish within {timeout} s")
+    return NbgraderRun(tuple(args), proc.returncode, out)
