@@ -32,7 +32,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check medgrade tests
 	$(BIN)/mypy
-	$(BIN)/medgrade data generate --dataset mednist
+	$(BIN)/medgrade data generate
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: setup

@@ -8,18 +8,17 @@ so the demo shows the expected and the measured grade side by side.
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass, field
 
 import nbformat
 
+from medgrade.author.mutants import Edit, apply_edits, completed_notebook
 from medgrade.course import Course
 
 __all__ = ["DEMO_ASSIGNMENT", "DemoStudent", "DEMO_CLASS", "place_class"]
 
 DEMO_ASSIGNMENT = "01_pytorch_basics"
-MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
 
 
 @dataclass(frozen=True)
@@ -69,31 +68,6 @@ DEMO_CLASS: tuple[DemoStudent, ...] = (
 )
 
 
-def _completed(course: Course, assignment: str, nb_name: str) -> nbformat.NotebookNode:
-    """The release notebook with every solution cell filled in from the source."""
-    release = nbformat.read(course.release / assignment / nb_name, as_version=4)
-    source = nbformat.read(course.source / assignment / nb_name, as_version=4)
-    answers = {
-        c.metadata["nbgrader"]["grade_id"]: MARKER.sub("", c.source)
-        for c in source.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
-    for cell in release.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:
-            cell.source = answers[gid]
-    return release
-
-
-def _apply(nb: nbformat.NotebookNode, student: DemoStudent) -> None:
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        for old, new in student.edits.get(gid, ()):
-            if old not in cell.source:
-                raise ValueError(f"demo student {student.name}: {old!r} not found in cell {gid}")
-            cell.source = cell.source.replace(old, new)
-
-
 def place_class(course: Course, assignment: str = DEMO_ASSIGNMENT) -> list[DemoStudent]:
     """Write each demo student's submission under ``submitted/``, replacing earlier ones."""
     for student in DEMO_CLASS:
@@ -106,8 +80,9 @@ def place_class(course: Course, assignment: str = DEMO_ASSIGNMENT) -> list[DemoS
             if student.blank:
                 shutil.copy2(course.release / assignment / src.name, dest)
                 continue
-            nb = _completed(course, assignment, src.name)
-            _apply(nb, student)
+            nb = completed_notebook(course, assignment, src.name)
+            edits = tuple(Edit(cell, old, new) for cell, pairs in student.edits.items() for old, new in pairs)
+            apply_edits(nb, edits, who=f"demo student {student.name}")
             text = nbformat.writes(nb)
             if student.corrupt:
                 text = text[: len(text) // 2]

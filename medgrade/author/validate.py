@@ -1,46 +1,60 @@
 """``medgrade validate``: prove an assignment's autograder fair before students see it.
 
-The reference solution (the source notebook) must score full marks and the blank release zero,
-graded by the same engine and profile as students. A table shows every test.
+Graded by the same engine and profile as students, in a scratch course: the reference solution
+(the source notebook) must score full marks, the blank release zero, and every mutant in
+``source/A/mutants/`` exactly the points its YAML file expects. A table shows every test.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from medgrade.author.mutants import Mutant, load_mutants, write_submission
 from medgrade.author.release import scratch_course
 from medgrade.course import Course
 from medgrade.errors import CourseError
-from medgrade.grading.nbgrader_backend import autograde_class
+from medgrade.grading.nbgrader_backend import autograde_class, grade_cells
 from medgrade.profiles import Profile
-from medgrade.results import SubmissionResult
 
-__all__ = ["ValidationRow", "ValidationReport", "validate_assignment"]
+__all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment"]
 
 REFERENCE, BLANK = "reference", "blank-release"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One graded submission of the validation: its label, student id and expected points."""
+
+    label: str
+    student: str
+    expected: dict[str, float]
+    description: str = ""
 
 
 @dataclass(frozen=True)
 class ValidationRow:
     grade_id: str
     max_points: float
-    reference: float
-    blank: float
-    reference_message: str
-    blank_message: str
+    observed: dict[str, float]
+    expected: dict[str, float]
+    messages: dict[str, str] = field(default_factory=dict)
+
+    def mismatches(self) -> list[str]:
+        return [c for c in self.expected if self.observed.get(c) != self.expected[c]]
 
     @property
     def ok(self) -> bool:
-        return self.reference == self.max_points and self.blank == 0
+        return not self.mismatches()
 
 
 @dataclass(frozen=True)
 class ValidationReport:
     assignment: str
     profile: str
+    columns: tuple[Column, ...]
     rows: tuple[ValidationRow, ...]
     problems: tuple[str, ...]
 
@@ -49,20 +63,42 @@ class ValidationReport:
         return not self.problems and all(r.ok for r in self.rows)
 
     def table(self) -> str:
+        labels = [c.label for c in self.columns]
+        width = max(6, *(len(x) for x in labels))
         lines = [f"{self.assignment} ({self.profile} profile)",
-                 f"  {'test':<28} {'max':>5} {'reference':>10} {'blank':>6}  verdict"]
+                 f"  {'test':<28} {'max':>5} " + " ".join(f"{x:>{width}}" for x in labels) + "  verdict"]
         for r in self.rows:
-            verdict = "ok" if r.ok else "MISMATCH"
-            lines.append(f"  {r.grade_id:<28} {r.max_points:>5g} {r.reference:>10g} {r.blank:>6g}  {verdict}")
-            if r.reference != r.max_points and r.reference_message:
-                lines.append(f"      reference lost points: {r.reference_message}")
-            if r.blank != 0:
-                lines.append("      the blank release scored points: the test passes without any work")
+            cells = " ".join(
+                f"{r.observed.get(c, float('nan')):>{width - 1}g}{'!' if c in r.mismatches() else ' '}"
+                for c in labels
+            )
+            lines.append(f"  {r.grade_id:<28} {r.max_points:>5g} {cells}  {'ok' if r.ok else 'MISMATCH'}")
+        for r in self.rows:
+            for c in r.mismatches():
+                got, want = r.observed.get(c), r.expected[c]
+                line = f"  {c}: {r.grade_id} scored {got:g}, expected {want:g}"
+                if c == BLANK and got:
+                    line += " (the test passes without any work)"
+                elif r.messages.get(c):
+                    line += f": {r.messages[c].splitlines()[0]}"
+                lines.append(line)
+        described = [c for c in self.columns if c.description]
+        if described:
+            lines.append("  mutants:")
+            lines.extend(f"    {c.label}: {c.description}" for c in described)
         lines.extend(f"  problem: {p}" for p in self.problems)
         return "\n".join(lines)
 
 
-def _place_reference_and_blank(course: Course, assignment: str, root: Path) -> Course:
+def _columns(course: Course, assignment: str, mutants: list[Mutant]) -> list[Column]:
+    full = {gid: pts for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)}
+    columns = [Column(REFERENCE, REFERENCE, dict(full)), Column(BLANK, BLANK, dict.fromkeys(full, 0.0))]
+    for m in mutants:
+        columns.append(Column(m.name, f"mutant-{m.name}", {**full, **m.expected}, m.bug))
+    return columns
+
+
+def _place(course: Course, assignment: str, root: Path, mutants: list[Mutant]) -> Course:
     scratch = scratch_course(course, assignment, root)
     released = course.release / assignment
     if not released.is_dir():
@@ -70,22 +106,35 @@ def _place_reference_and_blank(course: Course, assignment: str, root: Path) -> C
     for student, origin in ((REFERENCE, course.source / assignment), (BLANK, released)):
         dest = root / "submitted" / student / assignment
         dest.mkdir(parents=True)
-        for nb in origin.glob("*.ipynb"):
-            shutil.copy2(nb, dest / nb.name)
+        for item in origin.iterdir():
+            if item.is_file():
+                shutil.copy2(item, dest / item.name)
+    for m in mutants:
+        write_submission(course, assignment, root / "submitted" / f"mutant-{m.name}" / assignment,
+                         m.edits, who=f"{assignment}/mutants/{m.name}.yaml")
     return scratch
 
 
-def validate_assignment(course: Course, assignment: str, *, profile: Profile) -> ValidationReport:
-    """Grade the reference and the blank release in a scratch course; compare per test."""
+def validate_assignment(
+    course: Course, assignment: str, *, profile: Profile, workers: int | None = None
+) -> ValidationReport:
+    """Grade reference, blank release and mutants in a scratch course; compare per test."""
     course.require(assignment)
+    mutants = load_mutants(course, assignment)
+    columns = _columns(course, assignment, mutants)
     with tempfile.TemporaryDirectory(prefix=f"medgrade-validate-{assignment}-") as tmp:
-        scratch = _place_reference_and_blank(course, assignment, Path(tmp))
-        results = autograde_class(scratch, assignment, [REFERENCE, BLANK], profile=profile)
-    by_student: dict[str, SubmissionResult] = {r.student: r for r in results}
-    ref, blank = by_student[REFERENCE], by_student[BLANK]
+        scratch = _place(course, assignment, Path(tmp), mutants)
+        results = autograde_class(scratch, assignment, [c.student for c in columns],
+                                  profile=profile, workers=workers)
+    by_student = {r.student: r for r in results}
     problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
-    rows = tuple(
-        ValidationRow(a.grade_id, a.max_points, a.points, b.points, a.message, b.message)
-        for a, b in zip(ref.tests, blank.tests, strict=True)
-    )
-    return ValidationReport(assignment, profile.name, rows, tuple(problems))
+    rows = []
+    for i, (gid, points) in enumerate(
+        (gid, pts) for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)
+    ):
+        observed, messages = {}, {}
+        for c in columns:
+            test = by_student[c.student].tests[i]
+            observed[c.label], messages[c.label] = test.points, test.message
+        rows.append(ValidationRow(gid, points, observed, {c.label: c.expected[gid] for c in columns}, messages))
+    return ValidationReport(assignment, profile.name, tuple(columns), tuple(rows), tuple(problems))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from medgrade.author.validate import ValidationReport, ValidationRow
+from medgrade.author.validate import Column, ValidationReport, ValidationRow
 from medgrade.cli.main import cli
 from tests.author.test_release import _assignments
 
@@ -18,15 +18,27 @@ def test_validate_passes(course, data_root, assignment: str) -> None:
     assert "MISMATCH" not in result.output
 
 
-def test_report_flags_lost_points_and_free_points() -> None:
-    rows = (
-        ValidationRow("test_ok", 2, 2, 0, "", ""),
-        ValidationRow("test_ref_fails", 3, 0, 0, "CheckFailure: expected 0.7; observed 0.4", ""),
-        ValidationRow("test_free", 1, 1, 1, "", ""),
+def test_report_names_every_mismatch_with_its_figures() -> None:
+    cols = (
+        Column("reference", "reference", {"test_ok": 2, "test_ref_fails": 3, "test_free": 1}),
+        Column("blank-release", "blank-release", {"test_ok": 0, "test_ref_fails": 0, "test_free": 0}),
+        Column("no_zero_grad", "mutant-no_zero_grad", {"test_ok": 0, "test_ref_fails": 3, "test_free": 1},
+               "optimizer.zero_grad() missing"),
     )
-    report = ValidationReport("01_x", "cpu", rows, ())
+    rows = (
+        ValidationRow("test_ok", 2, {"reference": 2, "blank-release": 0, "no_zero_grad": 2},
+                      {c.label: c.expected["test_ok"] for c in cols}),
+        ValidationRow("test_ref_fails", 3, {"reference": 0, "blank-release": 0, "no_zero_grad": 3},
+                      {c.label: c.expected["test_ref_fails"] for c in cols},
+                      {"reference": "CheckFailure: expected >= 0.7; observed 0.4"}),
+        ValidationRow("test_free", 1, {"reference": 1, "blank-release": 1, "no_zero_grad": 1},
+                      {c.label: c.expected["test_free"] for c in cols}),
+    )
+    report = ValidationReport("01_x", "cpu", cols, rows, ())
     assert not report.ok
     table = report.table()
-    assert "test_ok" in table and table.count("MISMATCH") == 2
-    assert "reference lost points: CheckFailure: expected 0.7; observed 0.4" in table
-    assert "the blank release scored points: the test passes without any work" in table
+    assert table.count("MISMATCH") == 3
+    assert "no_zero_grad: test_ok scored 2, expected 0" in table
+    assert "reference: test_ref_fails scored 0, expected 3: CheckFailure: expected >= 0.7; observed 0.4" in table
+    assert "blank-release: test_free scored 1, expected 0 (the test passes without any work)" in table
+    assert "no_zero_grad: optimizer.zero_grad() missing" in table
