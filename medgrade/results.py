@@ -46,6 +46,10 @@ class SubmissionResult:
     tests: tuple[TestResult, ...] = ()
     message: str = ""
     seconds: float = 0.0
+    # What the grader noticed but did not score (edited test cells, missing protections).
+    findings: tuple[str, ...] = ()
+    # Hash of the submission, the assignment and the profile: unchanged means no regrade.
+    fingerprint: str = ""
     schema_version: int = field(default=SCHEMA_VERSION)
 
     @property
@@ -79,4 +83,6 @@ class SubmissionResult:
             tests=tests,
             message=d.get("message", ""),
             seconds=float(d.get("seconds", 0.0)),
+            findings=tuple(d.get("findings", ())),
+            fingerprint=d.get("fingerprint", ""),
         )

@@ -15,14 +15,21 @@ from medgrade.profiles import get_profile
 @click.option("--student", "students", multiple=True, help="Grade only this student (repeatable).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Submissions graded at once (default: one per CPU core).")
+@click.option("--force", is_flag=True, help="Regrade submissions that have not changed since they were graded.")
+@click.option("--engine", type=click.Choice(["medgrade", "nbgrader"]), default="medgrade", show_default=True,
+              help="medgrade: sandboxed and resumable; nbgrader: `nbgrader autograde` per student, for comparison.")
 @course_dir_option
 @profile_option
 def grade(
-    assignment: str, students: tuple[str, ...], workers: int | None, course_dir: str | None,
-    profile: str,
+    assignment: str, students: tuple[str, ...], workers: int | None, force: bool, engine: str,
+    course_dir: str | None, profile: str,
 ) -> None:
-    """Grade submitted/*/ASSIGNMENT; write autograded/, the gradebook and result JSON."""
+    """Grade submitted/*/ASSIGNMENT; write autograded/, the gradebook and result JSON.
+
+    Each submission runs in a fresh kernel with no network, a scrubbed environment, a memory
+    cap and the profile's time budgets. A rerun skips unchanged submissions and resumes an
+    interrupted batch.
+    """
     course = Course.at(course_dir)
-    grade_and_report(
-        course, assignment, list(students), profile=get_profile(profile), workers=workers
-    )
+    grade_and_report(course, assignment, list(students), profile=get_profile(profile), workers=workers,
+                     force=force, engine=engine)

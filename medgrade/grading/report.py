@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -11,8 +12,10 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from medgrade.author.release import generate_release
 from medgrade.course import Course
+from medgrade.data.root import resolve_root
 from medgrade.errors import UsageError
-from medgrade.grading.nbgrader_backend import autograde_class
+from medgrade.grading.engine import grade_class
+from medgrade.grading.nbgrader_backend import autograde_class, default_workers
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult
 
@@ -70,9 +73,15 @@ def grade_and_report(
     *,
     profile: Profile,
     workers: int | None = None,
+    force: bool = False,
+    engine: str = "medgrade",
     expected: dict[str, float] | None = None,
 ) -> list[SubmissionResult]:
-    """Grade ``students`` (default: everyone who submitted), print progress and a summary."""
+    """Grade ``students`` (default: everyone who submitted), print progress and a summary.
+
+    ``engine="medgrade"`` is the sandboxed, resumable engine; ``"nbgrader"`` runs
+    ``nbgrader autograde`` per student, kept for comparison.
+    """
     course.require(assignment)
     present = course.students(assignment)
     unknown = [s for s in students if s not in present]
@@ -85,15 +94,32 @@ def grade_and_report(
     if not todo:
         raise UsageError(f"nothing to grade: no submitted/<student>/{assignment}/ folder")
     _ensure_in_gradebook(course, assignment)
-    click.echo(f"grading {len(todo)} submission(s) of {assignment} on the {profile.name} profile")
+    n_workers = workers or default_workers()
+    click.echo(f"grading {len(todo)} submission(s) of {assignment} on the {profile.name} profile "
+               f"with {n_workers} worker(s), engine {engine}")
+    started = time.monotonic()
 
-    def progress(i: int, n: int, r: SubmissionResult) -> None:
-        write_result(course, r)
-        click.echo(f"  [{i}/{n}] {r.student:<10} {r.score:g}/{r.max_score:g} ({r.outcome}, {r.seconds:.1f} s)")
+    def progress(i: int, n: int, r: SubmissionResult, reused: bool = False) -> None:
+        elapsed = time.monotonic() - started
+        eta = elapsed / i * (n - i) if i else 0.0
+        note = "unchanged, kept" if reused else f"{r.outcome}, {r.seconds:.1f} s"
+        click.echo(f"  [{i}/{n}] {r.student:<10} {r.score:g}/{r.max_score:g} ({note})"
+                   + (f"  eta {eta:.0f} s" if i < n else ""))
 
-    results = autograde_class(
-        course, assignment, todo, profile=profile, workers=workers, progress=progress
-    )
+    if engine == "nbgrader":
+        def nb_progress(i: int, n: int, r: SubmissionResult) -> None:
+            write_result(course, r)
+            progress(i, n, r)
+
+        results = autograde_class(course, assignment, todo, profile=profile, workers=n_workers,
+                                  progress=nb_progress)
+    else:
+        results = grade_class(course, assignment, todo, profile=profile, data_root=resolve_root(),
+                              workers=n_workers, force=force, progress=progress)
+    flagged = [r for r in results if r.findings]
     click.echo("")
     click.echo(summary_table(results, expected))
+    for r in flagged:
+        for f in r.findings:
+            click.echo(f"  review {r.student}: {f}")
     return results

@@ -7,40 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 from click.testing import CliRunner
-from nbformat.v4 import new_code_cell, new_notebook
 
 from medgrade.cli.main import cli
-from tests.conftest import REPO
-
-
-def _cell(src: str, gid: str, *, solution: bool = False, points: int = 0):
-    cell = new_code_cell(src)
-    cell.metadata["nbgrader"] = {
-        "grade": points > 0, "grade_id": gid, "locked": not solution, "schema_version": 3,
-        "solution": solution, "task": False, **({"points": points} if points else {}),
-    }
-    return cell
+from tests.tiny_course import make_course
 
 
 def _course(root: Path, answer: str, free_test: bool) -> Path:
-    (root / "source" / "99_tiny").mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
-    cells = [
-        _cell(f"def double(x):\n    ### BEGIN SOLUTION\n    return {answer}\n    ### END SOLUTION", "double",
-              solution=True),
-        _cell("assert double(2) == 4\n### BEGIN HIDDEN TESTS\nassert double(-3) == -6\n### END HIDDEN TESTS",
-              "test_double", points=2),
-    ]
-    if free_test:
-        cells.append(_cell("assert True", "test_free", points=1))
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "source" / "99_tiny" / "tiny.ipynb")
-    result = CliRunner().invoke(cli, ["release", "99_tiny", "--no-execute", "--course-dir", str(root)])
-    assert result.exit_code == 0, result.output
-    return root
+    return make_course(root, answer, free_test)
 
 
 def test_fair_tiny_assignment_validates(tmp_path) -> None:
@@ -100,4 +74,4 @@ def test_mutant_naming_an_unknown_test_is_refused(tmp_path) -> None:
                           "expected:\n  test_doubel: 0\n")
     result = CliRunner().invoke(cli, ["validate", "99_tiny", "--course-dir", str(root)])
     assert result.exit_code == 2
-    assert "mutants/typo.yaml names no test test_doubel (solution cells: double; tests: test_double)" in result.output
+    assert "mutants/typo.yaml names no test test_doubel (solution cells: double, triple; tests: test_double, test_triple)" in result.output

@@ -1,0 +1,1 @@
+"""The gradebook: nbgrader's schema, written only by the grading coordinator."""

@@ -1,0 +1,137 @@
+"""The batch coordinator: fingerprints, a pool of workers, resume, and the only writer.
+
+Each submission is a :class:`Job` graded in a worker process (a crash there costs that job a
+retry, never the batch). The coordinator writes, per finished job and in this order: the
+autograded notebooks, the gradebook rows, then the result JSON. The result JSON is the journal:
+a submission whose JSON holds the current fingerprint is done, so a rerun after a kill resumes
+with what is missing, and an unchanged submission is not graded twice (``force`` regrades).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from medgrade import __version__
+from medgrade.course import Course
+from medgrade.gradebook.nbgrader_db import record_result
+from medgrade.profiles import Profile
+from medgrade.results import SubmissionResult, TestResult
+from medgrade.runner.job import Job, JobOutput, run_job
+
+__all__ = ["fingerprint", "grade_class", "result_path", "atomic_write"]
+
+Progress = Callable[[int, int, SubmissionResult, bool], None]
+RETRIES = 1  # a worker lost to infrastructure is retried once, then reported as such
+
+
+def atomic_write(dest: Path, text: str) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, dest)
+
+
+def result_path(course: Course, assignment: str, student: str) -> Path:
+    return course.gradebook_dir / "results" / assignment / f"{student}.json"
+
+
+def fingerprint(course: Course, assignment: str, student: str, profile: Profile) -> str:
+    """Hash of everything a grade depends on: submission, source, release, profile, version."""
+    h = hashlib.sha256(f"{__version__}\0{profile}\0".encode())
+    folders = [course.submitted / student / assignment, course.source / assignment, course.release / assignment]
+    for folder in folders:
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.is_file():
+                h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _previous(course: Course, assignment: str, student: str) -> SubmissionResult | None:
+    try:
+        return SubmissionResult.from_dict(json.loads(result_path(course, assignment, student).read_text()))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _commit(course: Course, out: JobOutput) -> None:
+    r = out.result
+    for name, text in out.autograded.items():
+        atomic_write(course.autograded / r.student / r.assignment / name, text)
+    notebooks = [p.stem for p in course.source_notebooks(r.assignment)]
+    record_result(course, r, notebooks)
+    atomic_write(result_path(course, r.assignment, r.student), r.to_json())
+
+
+def _infrastructure_failure(job: Job, course: Course, why: str) -> JobOutput:
+    from medgrade.grading.nbgrader_backend import grade_cells
+
+    message = f"not graded: the grading worker was lost twice ({why}); an infrastructure failure, not yours"
+    tests = tuple(TestResult(g, 0.0, p, "not_run", message)
+                  for src in course.source_notebooks(job.assignment) for g, p in grade_cells(src))
+    return JobOutput(SubmissionResult(job.student, job.assignment, "error", tests, message=message,
+                                      fingerprint=""), {})
+
+
+def grade_class(
+    course: Course,
+    assignment: str,
+    students: list[str],
+    *,
+    profile: Profile,
+    data_root: Path | None,
+    workers: int,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> list[SubmissionResult]:
+    """Grade ``students``; return their results in input order, reused ones included."""
+    results: dict[str, SubmissionResult] = {}
+    jobs: list[Job] = []
+    for s in students:
+        fp = fingerprint(course, assignment, s, profile)
+        prev = None if force else _previous(course, assignment, s)
+        if prev is not None and prev.fingerprint == fp:
+            results[s] = prev
+            if progress:
+                progress(len(results), len(students), prev, True)
+        else:
+            jobs.append(Job(str(course.root), assignment, s, asdict(profile), str(data_root) if data_root else None, fp))
+    attempts: dict[str, int] = {}
+    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded coordinator
+    while jobs:
+        lost: list[tuple[Job, str]] = []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures: dict[Future[JobOutput], Job] = {pool.submit(run_job, j): j for j in jobs}
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    out = future.result()
+                except BrokenProcessPool as e:
+                    lost.append((job, f"{type(e).__name__}"))
+                    continue
+                _commit(course, out)
+                results[job.student] = out.result
+                if progress:
+                    progress(len(results), len(students), out.result, False)
+        jobs = []
+        for job, why in lost:
+            attempts[job.student] = attempts.get(job.student, 0) + 1
+            if attempts[job.student] > RETRIES:
+                out = _infrastructure_failure(job, course, why)
+                _commit(course, out)
+                results[job.student] = out.result
+                if progress:
+                    progress(len(results), len(students), out.result, False)
+            else:
+                jobs.append(job)
+    return [results[s] for s in students]
+

@@ -1,0 +1,160 @@
+"""Run a prepared notebook in a sandboxed kernel and report what happened to every test.
+
+Cells run in order; each test cell runs in place, full source included, after the grader
+reseeds every random generator. A test passes when its cell ran and raised nothing: stderr
+and displayed values do not matter. A test the run never reached (a timeout that the kernel
+did not survive, a dead kernel, memory or budget exhausted) fails with a message saying which
+and where.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+
+from medgrade.profiles import Profile
+from medgrade.runner.prepare import Prepared
+from medgrade.runner.sandbox import KERNEL_NAME
+from medgrade.runner.watchdog import Watchdog
+
+__all__ = ["TestOutcome", "Execution", "execute"]
+
+TIMEOUT_ENAME = "CellTimeout"
+MAX_OUTPUT_BYTES = 1_000_000  # per cell; the rest is dropped with a note
+
+SEED_ALL = """
+import random as _mg_random, sys as _mg_sys
+_mg_random.seed({seed})
+if {import_all} or "numpy" in _mg_sys.modules:
+    import numpy as _mg_np; _mg_np.random.seed({seed})
+if {import_all} or "torch" in _mg_sys.modules:
+    import torch as _mg_torch; _mg_torch.manual_seed({seed})
+    if _mg_torch.cuda.is_available(): _mg_torch.cuda.manual_seed_all({seed})
+if "monai" in _mg_sys.modules:
+    from monai.utils import set_determinism as _mg_sd; _mg_sd(seed={seed})
+"""
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    grade_id: str
+    status: str  # "passed" | "failed" | "not_run"
+    message: str = ""
+
+
+@dataclass
+class Execution:
+    notebook: NotebookNode
+    outcomes: dict[str, TestOutcome] = field(default_factory=dict)
+    stopped: str | None = None
+    seconds: float = 0.0
+    peak_memory_mb: float = 0.0
+
+
+class _Client(NotebookClient):
+    """nbclient with outputs capped per cell, so a flood of prints cannot exhaust the grader."""
+
+    def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
+        size = sum(len(str(o)) for o in outs)
+        if size > MAX_OUTPUT_BYTES:
+            if not any(o.get("name") == "medgrade" for o in outs):
+                outs.append({"output_type": "stream", "name": "medgrade",
+                             "text": f"[medgrade: output past {MAX_OUTPUT_BYTES} bytes dropped]\n"})
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _error_message(cell: NotebookNode) -> str:
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if not errors:
+        return ""
+    e = errors[-1]
+    return f"{e.get('ename')}: {str(e.get('evalue', '')).strip()}".rstrip(": ")
+
+
+def _seed(client: _Client, seed: int, *, import_all: bool) -> None:
+    assert client.kc is not None
+    msg_id = client.kc.execute(SEED_ALL.format(seed=seed, import_all=import_all), silent=True, store_history=False)
+    client.wait_for_reply(msg_id)
+
+
+def execute(
+    prepared: Prepared, *, workdir: Path, spec_dir: Path, env: dict[str, str], profile: Profile, seed: int = 0
+) -> Execution:
+    """Execute ``prepared.notebook`` in a fresh sandboxed kernel; never raises for student errors."""
+    nb = prepared.notebook
+    run = Execution(nb)
+    tests = {t.index: t for t in prepared.tests}
+    km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
+    km.transport = "ipc"  # Unix sockets in the folder: they cross the empty network namespace
+    km.ip = str(workdir / "kernel")
+    client = _Client(nb, km=km, timeout=profile.cell_timeout, allow_errors=True, interrupt_on_timeout=True,
+                     error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "", "traceback": []},
+                     resources={"metadata": {"path": str(workdir)}}, startup_timeout=120)
+    start = time.monotonic()
+    current = 0
+    try:
+        with client.setup_kernel(env=env):
+            pid = km.provisioner.process.pid  # type: ignore[union-attr]
+            with Watchdog(pid, memory_mb=profile.memory_mb, budget_s=profile.notebook_budget) as dog:
+                try:
+                    _seed(client, seed, import_all=True)
+                    for current, cell in enumerate(nb.cells):
+                        if cell.cell_type != "code":
+                            continue
+                        if current in tests:
+                            _seed(client, seed, import_all=False)
+                        client.execute_cell(cell, current)
+                        if current in tests:
+                            _judge(run, tests[current], cell, profile)
+                except (DeadKernelError, RuntimeError) as e:
+                    reason = dog.reason or "the kernel died"
+                    run.stopped = f"{reason} in cell {current + 1}"
+                    if current in tests:
+                        run.outcomes[tests[current].grade_id] = TestOutcome(
+                            tests[current].grade_id, "failed", f"{reason} while this test ran ({type(e).__name__})")
+                run.peak_memory_mb = dog.peak_mb
+    except Exception as e:  # the kernel did not start: no test can have run
+        run.stopped = f"the kernel could not start: {type(e).__name__}: {e}"
+    finally:
+        _shutdown(km)
+    for t in prepared.tests:
+        if t.grade_id not in run.outcomes:
+            reason = run.stopped or "the cell was not run"
+            run.outcomes[t.grade_id] = TestOutcome(t.grade_id, "not_run", f"not reached: {reason}")
+    run.seconds = time.monotonic() - start
+    return run
+
+
+def _shutdown(km: KernelManager) -> None:
+    """Stop the kernel and anything it started (nbclient leaves a kernel it does not own)."""
+    process = getattr(km.provisioner, "process", None)
+    leftovers: list[psutil.Process] = []
+    if process is not None:
+        try:
+            leftovers = psutil.Process(process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+    finally:
+        Watchdog.kill(leftovers)
+        km.cleanup_resources()
+
+
+def _judge(run: Execution, test: Any, cell: NotebookNode, profile: Profile) -> None:
+    message = _error_message(cell)
+    if message.startswith(TIMEOUT_ENAME):
+        message = f"the test ran past the {profile.cell_timeout} s per-cell limit and was interrupted"
+    status = "failed" if message else "passed"
+    run.outcomes[test.grade_id] = TestOutcome(test.grade_id, status, message)

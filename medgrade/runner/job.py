@@ -1,0 +1,107 @@
+"""Grade one submission: intake, sanitize, sandbox, execute, verdicts. Runs in a worker process.
+
+The job returns JSON-safe data only (the result and the autograded notebooks as text); the
+coordinator alone writes files and the gradebook.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from medgrade.course import Course
+from medgrade.errors import SubmissionError
+from medgrade.grading.intake import check_submission
+from medgrade.profiles import Profile
+from medgrade.results import SubmissionResult, TestResult, TestStatus
+from medgrade.runner.execute import execute
+from medgrade.runner.prepare import prepare
+from medgrade.runner.sandbox import detect_protections, populate, sandbox_env, write_kernelspec
+
+__all__ = ["Job", "JobOutput", "run_job", "supported_kernel"]
+
+
+@dataclass(frozen=True)
+class Job:
+    course_root: str
+    assignment: str
+    student: str
+    profile: dict[str, Any]  # a Profile as a dict: jobs cross process (and later machine) bounds
+    data_root: str | None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    result: SubmissionResult
+    autograded: dict[str, str]  # notebook file name -> notebook JSON
+
+
+def supported_kernel(nb: nbformat.NotebookNode) -> str | None:
+    """None if the notebook's kernel is Python; else the problem, for the student."""
+    spec = nb.metadata.get("kernelspec", {})
+    language = spec.get("language") or nb.metadata.get("language_info", {}).get("name") or "python"
+    if language != "python":
+        return f"the notebook uses the {spec.get('name', language)!r} kernel; submit it with a Python 3 kernel"
+    return None
+
+
+def _all_tests(course: Course, assignment: str, status: TestStatus, message: str) -> tuple[TestResult, ...]:
+    from medgrade.grading.nbgrader_backend import grade_cells
+
+    return tuple(
+        TestResult(gid, 0.0, pts, status, message)
+        for src in course.source_notebooks(assignment)
+        for gid, pts in grade_cells(src)
+    )
+
+
+def run_job(job: Job) -> JobOutput:
+    """Grade ``job``'s submission; student problems become results, never exceptions."""
+    start = time.monotonic()
+    course = Course(Path(job.course_root))
+    profile = Profile(**job.profile)
+    folder = course.submitted / job.student / job.assignment
+    sources = course.source_notebooks(job.assignment)
+    try:
+        check_submission(job.student, folder, [s.name for s in sources])
+        notebooks = {s.name: nbformat.read(folder / s.name, as_version=4) for s in sources}
+        for name, nb in notebooks.items():
+            problem = supported_kernel(nb)
+            if problem:
+                raise SubmissionError(job.student, name, problem)
+    except SubmissionError as e:
+        not_run = _all_tests(course, job.assignment, "not_run", e.reason)
+        result = SubmissionResult(job.student, job.assignment, "error", not_run, message=e.reason,
+                                  seconds=time.monotonic() - start, fingerprint=job.fingerprint)
+        return JobOutput(result, {})
+    protections = detect_protections()
+    tests: list[TestResult] = []
+    findings: list[str] = list(protections.missing)
+    autograded: dict[str, str] = {}
+    release_dir = course.release / job.assignment
+    aux = [p for p in release_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"] if release_dir.is_dir() else []
+    for src in sources:
+        prepared = prepare(nbformat.read(src, as_version=4),
+                           nbformat.read(release_dir / src.name, as_version=4), notebooks[src.name])
+        findings.extend(f"{src.name}: {f}" for f in prepared.findings)
+        with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-") as tmp:
+            workdir, spec_dir = Path(tmp) / "work", Path(tmp) / "spec"
+            workdir.mkdir()
+            link = populate(workdir, aux, Path(job.data_root) if job.data_root else None)
+            write_kernelspec(spec_dir, protections)
+            run = execute(prepared, workdir=workdir, spec_dir=spec_dir,
+                          env=sandbox_env(profile, workdir, link), profile=profile)
+        for t in prepared.tests:
+            o = run.outcomes[t.grade_id]
+            tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,
+                                    o.status, o.message))  # type: ignore[arg-type]
+        autograded[src.name] = nbformat.writes(run.notebook)
+    result = SubmissionResult(job.student, job.assignment, "graded", tuple(tests), seconds=time.monotonic() - start,
+                              findings=tuple(findings), fingerprint=job.fingerprint)
+    return JobOutput(result, autograded)

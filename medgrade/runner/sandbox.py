@@ -1,0 +1,102 @@
+"""The sandbox a student's kernel runs in: its own folder, no network, a scrubbed environment.
+
+Protections, and how each is obtained:
+
+- **network**: the kernel starts under ``unshare -n`` (an empty network namespace) and talks to
+  the grader over IPC sockets in its folder, which cross the namespace. Where ``unshare`` is
+  refused (a container without CAP_SYS_ADMIN) the kernel runs with the network and the result
+  says which protection was missing.
+- **files**: the kernel's working folder holds only the release's auxiliary files and a link to
+  the data root; hidden tests never become files (they are sent over the kernel's channel).
+- **environment**: only what a notebook needs (PATH, HOME in the folder, profile, data root,
+  thread caps); the grader's own variables (tokens, paths) do not reach the kernel.
+- **memory**: a watchdog in the grader kills the kernel's process tree above the profile's cap
+  (``RLIMIT_AS`` cannot do it: importing torch alone maps about 4 GB, and CUDA far more).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from medgrade.profiles import Profile
+
+__all__ = ["Protections", "detect_protections", "write_kernelspec", "sandbox_env", "populate"]
+
+KERNEL_NAME = "medgrade-sandbox"
+
+
+@dataclass(frozen=True)
+class Protections:
+    network_isolated: bool
+    missing: tuple[str, ...] = ()
+
+
+@functools.lru_cache(maxsize=1)
+def detect_protections() -> Protections:
+    """Which isolation this machine grants; what is missing is said, not silently skipped."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return Protections(False, ("network isolation: the unshare command is not installed",))
+    probe = subprocess.run([unshare, "-n", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        why = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "refused"
+        return Protections(
+            False,
+            (f"network isolation: `unshare -n` was refused ({why}); "
+             "run the grader as root or with CAP_SYS_ADMIN",),
+        )
+    return Protections(True)
+
+
+def write_kernelspec(folder: Path, protections: Protections) -> Path:
+    """A kernelspec whose kernel runs this interpreter inside the sandbox; returns its folder."""
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    if protections.network_isolated:
+        argv = ["unshare", "-n", "--", *argv]
+    spec_dir = folder / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": argv, "display_name": "medgrade sandbox", "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    return folder
+
+
+def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None, gpu: str | None = None) -> dict[str, str]:
+    """The kernel's whole environment: nothing of the grader's leaks in."""
+    threads = str(profile.threads)
+    env = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir / "tmp"),
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "MEDGRADE_PROFILE": profile.name,
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "CUDA_VISIBLE_DEVICES": gpu if gpu is not None else "",
+        "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+    }
+    if data_link is not None:
+        env["MEDGRADE_DATA"] = str(data_link)
+    return env
+
+
+def populate(workdir: Path, aux_files: list[Path], data_root: Path | None) -> Path | None:
+    """Fill the working folder: auxiliary files copied, the data root linked; return the link."""
+    (workdir / "tmp").mkdir(parents=True, exist_ok=True)
+    for f in aux_files:
+        shutil.copy2(f, workdir / f.name)
+    if data_root is None:
+        return None
+    link = workdir / "data"
+    link.symlink_to(data_root, target_is_directory=True)
+    return link

@@ -1,0 +1,147 @@
+"""The sandboxed engine on real notebooks and real kernels (torch-free, so seconds each).
+
+Every verdict rule is checked on a student who triggers it, beside a student who does not.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from medgrade.course import Course
+from medgrade.grading.engine import grade_class, result_path
+from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, cell, make_course, submit
+
+pytestmark = pytest.mark.xdist_group("engine")
+
+
+def _grade(root, students, **kw):
+    return {r.student: r for r in grade_class(Course(root), ASSIGNMENT, students, profile=TINY_PROFILE,
+                                              data_root=None, workers=2, **kw)}
+
+
+def _tests(result):
+    return {t.grade_id: t for t in result.tests}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = make_course(tmp_path_factory.mktemp("engine") / "course")
+    submit(root, "right")
+    submit(root, "wrong", {"double": "def double(x):\n    return abs(2 * x)"})
+    submit(root, "loops", {"double": "def double(x):\n    while True:\n        pass"})
+    submit(root, "dies", {"triple": "import os\nos._exit(1)"})
+    submit(root, "hog", {"triple": "blob = bytearray(2_000_000_000)\nblob[::4096] = b'x' * len(blob[::4096])"})
+    submit(root, "noisy", {"double": "import sys, warnings\nsys.stderr.write('loud\\n')\nwarnings.warn('w')\n"
+                                     "def double(x):\n    return 2 * x"})
+    submit(root, "tamper", {"test_double": "pass  # my own test"})
+    return root, _grade(root, ["right", "wrong", "loops", "dies", "hog", "noisy", "tamper"])
+
+
+def test_correct_submission_full_marks(graded) -> None:
+    _, r = graded
+    assert (r["right"].score, r["right"].max_score) == (5, 5) and r["right"].findings == ()
+
+
+def test_hidden_test_catches_what_public_test_misses(graded) -> None:
+    t = _tests(graded[1]["wrong"])
+    assert t["test_double"].points == 0 and t["test_double"].message.startswith("AssertionError")
+    assert t["test_triple"].points == 3
+
+
+def test_runaway_cell_is_interrupted_and_the_rest_still_graded(graded) -> None:
+    t = _tests(graded[1]["loops"])
+    assert "ran past the 4 s per-cell limit" in t["test_double"].message
+    assert t["test_triple"].points == 3
+
+
+def test_dead_kernel_costs_only_the_tests_after_it(graded) -> None:
+    t = _tests(graded[1]["dies"])
+    assert t["test_double"].points == 2
+    assert t["test_triple"].status == "not_run"
+    assert t["test_triple"].message == "not reached: the kernel died in cell 4"
+
+
+def test_memory_cap_kills_the_kernel_with_that_reason(graded) -> None:
+    t = _tests(graded[1]["hog"])
+    assert t["test_double"].points == 2
+    assert "the kernel ran out of memory (over the 600 MB cap)" in t["test_triple"].message
+
+
+def test_stderr_and_warnings_cost_nothing(graded) -> None:
+    assert graded[1]["noisy"].score == 5
+
+
+def test_edited_test_cell_is_restored_and_flagged(graded) -> None:
+    r = graded[1]["tamper"]
+    assert r.score == 5  # the original test ran, and the code is right
+    assert "tiny.ipynb: cell test_double was edited; it was restored from the assignment" in r.findings
+
+
+def test_rerun_skips_unchanged_and_regrades_changed(graded) -> None:
+    root, first = graded
+    seen: list[tuple[str, bool]] = []
+    submit(root, "wrong", {"double": "def double(x):\n    return 2 * x"})  # fixed and resubmitted
+    again = {r.student: r for r in grade_class(
+        Course(root), ASSIGNMENT, ["right", "wrong"], profile=TINY_PROFILE, data_root=None, workers=1,
+        progress=lambda i, n, r, reused: seen.append((r.student, reused)))}
+    assert ("right", True) in seen and ("wrong", False) in seen
+    assert again["right"] == first["right"] and again["wrong"].score == 5
+    forced = []
+    grade_class(Course(root), ASSIGNMENT, ["right"], profile=TINY_PROFILE, data_root=None, workers=1, force=True,
+                progress=lambda i, n, r, reused: forced.append(reused))
+    assert forced == [False]
+
+
+def test_gradebook_has_one_row_per_student_and_nbgrader_exports_it(graded) -> None:
+    import csv
+
+    from medgrade.nbgrader_cli import run_nbgrader
+
+    root, results = graded
+    out = root / "gradebook" / "grades.csv"
+    run = run_nbgrader(root, "export", "--to", str(out))
+    assert run.ok, run.output
+    rows = list(csv.DictReader(out.open()))
+    assert sorted(r["student_id"] for r in rows) == sorted(results)
+    by = {r["student_id"]: float(r["score"]) for r in rows}
+    assert by["right"] == 5 and by["dies"] == 2
+    assert json.loads(result_path(Course(root), ASSIGNMENT, "dies").read_text())["score"] == 2
+
+
+def test_kernel_has_no_network(tmp_path) -> None:
+    from medgrade.runner.sandbox import detect_protections
+
+    if not detect_protections().network_isolated:
+        pytest.skip("unshare -n is refused here; the result names the missing protection instead")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    accepted: list[object] = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    root = make_course(tmp_path / "course")
+    probe = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    REACHED = True\n"
+             "except OSError:\n    REACHED = False\ndef double(x):\n    return 2 * x if not REACHED else 0")
+    submit(root, "curious", {"double": probe})
+    r = _grade(root, ["curious"])["curious"]
+    assert r.score == 5 and not accepted
+
+
+def test_cli_grade_reports_progress_and_table(tmp_path) -> None:
+    from medgrade.cli.main import cli
+
+    root = make_course(tmp_path / "course")
+    submit(root, "ada")
+    (root / "submitted" / "bob" / ASSIGNMENT).mkdir(parents=True)
+    (root / "submitted" / "bob" / ASSIGNMENT / "tiny.ipynb").write_text("{not json")
+    result = CliRunner().invoke(cli, ["grade", ASSIGNMENT, "--course-dir", str(root), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "[2/2]" in result.output and "engine medgrade" in result.output
+    assert "bob" in result.output and "is not valid JSON" in result.output
+    again = CliRunner().invoke(cli, ["grade", ASSIGNMENT, "--course-dir", str(root)])
+    assert again.output.count("unchanged, kept") == 2

@@ -1,0 +1,61 @@
+"""Sanitizing a submission: protected cells restored, tampering recorded, student code kept."""
+
+from __future__ import annotations
+
+import nbformat
+
+from medgrade.runner.prepare import prepare
+from tests.conftest import REPO
+
+SRC = REPO / "source" / "01_pytorch_basics" / "pytorch_basics.ipynb"
+REL = REPO / "release" / "01_pytorch_basics" / "pytorch_basics.ipynb"
+
+
+def _load():
+    return nbformat.read(SRC, as_version=4), nbformat.read(REL, as_version=4)
+
+
+def _by_gid(nb, gid):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+
+
+def test_untouched_release_has_no_findings_and_gets_hidden_tests() -> None:
+    source, release = _load()
+    p = prepare(source, release, release)
+    assert p.findings == ()
+    assert "### BEGIN HIDDEN TESTS" in _by_gid(p.notebook, "test_trained_accuracy").source
+    assert [t.grade_id for t in p.tests][:2] == ["test_image_to_tensor", "test_grad_f"]
+    assert sum(t.points for t in p.tests) == 26
+
+
+def test_edited_test_and_setup_cells_are_restored_and_recorded() -> None:
+    source, release = _load()
+    sub = nbformat.from_dict(release)
+    _by_gid(sub, "test_mlp").source = "pass"
+    _by_gid(sub, "setup").source += "\nimport medgrade.checks as checks; checks.check_shape = lambda *a, **k: None"
+    p = prepare(source, release, sub)
+    assert _by_gid(p.notebook, "test_mlp").source == _by_gid(source, "test_mlp").source
+    assert "check_shape = lambda" not in _by_gid(p.notebook, "setup").source
+    assert set(p.findings) == {"cell test_mlp was edited; it was restored from the assignment",
+                               "cell setup was edited; it was restored from the assignment"}
+
+
+def test_deleted_test_cell_is_put_back_in_place() -> None:
+    source, release = _load()
+    sub = nbformat.from_dict(release)
+    sub.cells = [c for c in sub.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_grad_f"]
+    p = prepare(source, release, sub)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in p.notebook.cells]
+    assert ids.index("test_grad_f") == ids.index("grad_f") + 1
+    assert "cell test_grad_f was deleted; it was restored from the assignment" in p.findings
+
+
+def test_student_solution_and_added_cells_are_kept() -> None:
+    source, release = _load()
+    sub = nbformat.from_dict(release)
+    _by_gid(sub, "mlp").source = "class MLP: pass  # mine"
+    sub.cells.insert(3, nbformat.v4.new_code_cell("print('my scratch cell')"))
+    p = prepare(source, release, sub)
+    assert _by_gid(p.notebook, "mlp").source == "class MLP: pass  # mine"
+    assert any(c.source == "print('my scratch cell')" for c in p.notebook.cells)
+    assert p.findings == ()
