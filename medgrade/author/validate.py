@@ -15,8 +15,10 @@ from pathlib import Path
 from medgrade.author.mutants import Mutant, load_mutants, write_submission
 from medgrade.author.release import scratch_course
 from medgrade.course import Course
+from medgrade.data.root import resolve_root
 from medgrade.errors import CourseError
-from medgrade.grading.nbgrader_backend import autograde_class, grade_cells
+from medgrade.grading.engine import grade_class
+from medgrade.grading.nbgrader_backend import default_workers, grade_cells
 from medgrade.profiles import Profile
 
 __all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment"]
@@ -124,8 +126,9 @@ def validate_assignment(
     columns = _columns(course, assignment, mutants)
     with tempfile.TemporaryDirectory(prefix=f"medgrade-validate-{assignment}-") as tmp:
         scratch = _place(course, assignment, Path(tmp), mutants)
-        results = autograde_class(scratch, assignment, [c.student for c in columns],
-                                  profile=profile, workers=workers)
+        # The same engine, profile and data as students get.
+        results = grade_class(scratch, assignment, [c.student for c in columns], profile=profile,
+                              data_root=resolve_root(), workers=workers or default_workers())
     by_student = {r.student: r for r in results}
     problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
     rows = []

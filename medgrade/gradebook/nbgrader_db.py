@@ -6,7 +6,10 @@ updates the same rows (no duplicates), so a rerun after a crash converges to one
 
 from __future__ import annotations
 
+import warnings
+
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
 
 from medgrade.course import Course
 from medgrade.results import SubmissionResult
@@ -16,7 +19,9 @@ __all__ = ["record_result"]
 
 def record_result(course: Course, result: SubmissionResult, notebooks: list[str]) -> None:
     """Create or update the submission of ``result`` and set each test's automatic score."""
-    with Gradebook(course.db_url) as gb:
+    with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
+        # nbgrader's own session handling warns on add_submission for an existing student.
+        warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(result.student)
         try:
             submission = gb.find_submission(result.assignment, result.student)

@@ -15,9 +15,9 @@ import multiprocessing
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict
 from pathlib import Path
 
 from medgrade import __version__
@@ -104,7 +104,8 @@ def grade_class(
             if progress:
                 progress(len(results), len(students), prev, True)
         else:
-            jobs.append(Job(str(course.root), assignment, s, asdict(profile), str(data_root) if data_root else None, fp))
+            data = str(data_root) if data_root else None
+            jobs.append(Job(str(course.root), assignment, s, asdict(profile), data, fp))
     attempts: dict[str, int] = {}
     ctx = multiprocessing.get_context("spawn")  # no fork of a threaded coordinator
     while jobs:

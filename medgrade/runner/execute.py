@@ -16,7 +16,8 @@ from typing import Any
 
 import psutil
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
@@ -94,7 +95,8 @@ def execute(
     nb = prepared.notebook
     run = Execution(nb)
     tests = {t.index: t for t in prepared.tests}
-    km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
+    # Async, as nbclient expects: with a blocking client its timeouts never fire.
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
     km.transport = "ipc"  # Unix sockets in the folder: they cross the empty network namespace
     km.ip = str(workdir / "kernel")
     client = _Client(nb, km=km, timeout=profile.cell_timeout, allow_errors=True, interrupt_on_timeout=True,
@@ -135,7 +137,7 @@ def execute(
     return run
 
 
-def _shutdown(km: KernelManager) -> None:
+def _shutdown(km: AsyncKernelManager) -> None:
     """Stop the kernel and anything it started (nbclient leaves a kernel it does not own)."""
     process = getattr(km.provisioner, "process", None)
     leftovers: list[psutil.Process] = []
@@ -146,15 +148,16 @@ def _shutdown(km: KernelManager) -> None:
             pass
     try:
         if km.has_kernel:
-            km.shutdown_kernel(now=True)
+            run_sync(km.shutdown_kernel)(now=True)
     finally:
         Watchdog.kill(leftovers)
-        km.cleanup_resources()
 
 
 def _judge(run: Execution, test: Any, cell: NotebookNode, profile: Profile) -> None:
     message = _error_message(cell)
-    if message.startswith(TIMEOUT_ENAME):
+    # The grader interrupts a cell at its timeout: the kernel reports KeyboardInterrupt, or
+    # nbclient its own timeout error when the kernel did not answer.
+    if message.startswith((TIMEOUT_ENAME, "KeyboardInterrupt")):
         message = f"the test ran past the {profile.cell_timeout} s per-cell limit and was interrupted"
     status = "failed" if message else "passed"
     run.outcomes[test.grade_id] = TestOutcome(test.grade_id, status, message)

@@ -74,4 +74,5 @@ def test_mutant_naming_an_unknown_test_is_refused(tmp_path) -> None:
                           "expected:\n  test_doubel: 0\n")
     result = CliRunner().invoke(cli, ["validate", "99_tiny", "--course-dir", str(root)])
     assert result.exit_code == 2
-    assert "mutants/typo.yaml names no test test_doubel (solution cells: double, triple; tests: test_double, test_triple)" in result.output
+    assert ("mutants/typo.yaml names no test test_doubel "
+            "(solution cells: double, triple; tests: test_double, test_triple)") in result.output

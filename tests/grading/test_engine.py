@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from medgrade.course import Course
 from medgrade.grading.engine import grade_class, result_path
-from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, cell, make_course, submit
+from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, make_course, submit
 
 pytestmark = pytest.mark.xdist_group("engine")
 
@@ -34,12 +34,15 @@ def graded(tmp_path_factory):
     submit(root, "right")
     submit(root, "wrong", {"double": "def double(x):\n    return abs(2 * x)"})
     submit(root, "loops", {"double": "def double(x):\n    while True:\n        pass"})
+    submit(root, "spins", {"triple": "while True:\n    pass"})  # a top-level cell, not a test
     submit(root, "dies", {"triple": "import os\nos._exit(1)"})
     submit(root, "hog", {"triple": "blob = bytearray(2_000_000_000)\nblob[::4096] = b'x' * len(blob[::4096])"})
-    submit(root, "noisy", {"double": "import sys, warnings\nsys.stderr.write('loud\\n')\nwarnings.warn('w')\n"
-                                     "def double(x):\n    return 2 * x"})
+    # Warns on every call, as a deprecated library call would: the test cell itself writes stderr.
+    submit(root, "noisy", {"double": "import sys, warnings\ndef double(x):\n    sys.stderr.write('loud\\n')\n"
+                                     "    warnings.warn('deprecated', DeprecationWarning, stacklevel=1)\n"
+                                     "    warnings.warn('w')\n    return 2 * x"})
     submit(root, "tamper", {"test_double": "pass  # my own test"})
-    return root, _grade(root, ["right", "wrong", "loops", "dies", "hog", "noisy", "tamper"])
+    return root, _grade(root, ["right", "wrong", "loops", "spins", "dies", "hog", "noisy", "tamper"])
 
 
 def test_correct_submission_full_marks(graded) -> None:
@@ -57,6 +60,14 @@ def test_runaway_cell_is_interrupted_and_the_rest_still_graded(graded) -> None:
     t = _tests(graded[1]["loops"])
     assert "ran past the 4 s per-cell limit" in t["test_double"].message
     assert t["test_triple"].points == 3
+
+
+def test_spinning_cell_is_interrupted_and_later_tests_run(graded) -> None:
+    r = graded[1]["spins"]
+    t = _tests(r)
+    assert t["test_double"].points == 2
+    assert t["test_triple"].message == "NameError: name 'triple' is not defined"
+    assert r.seconds < 4 * TINY_PROFILE.cell_timeout  # interrupted once, not waited out cell after cell
 
 
 def test_dead_kernel_costs_only_the_tests_after_it(graded) -> None:
@@ -125,8 +136,8 @@ def test_kernel_has_no_network(tmp_path) -> None:
     accepted: list[object] = []
     threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
     root = make_course(tmp_path / "course")
-    probe = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    REACHED = True\n"
-             "except OSError:\n    REACHED = False\ndef double(x):\n    return 2 * x if not REACHED else 0")
+    probe = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+             "    REACHED = True\nexcept OSError:\n    REACHED = False\ndef double(x):\n    return 2 * x if not REACHED else 0")
     submit(root, "curious", {"double": probe})
     r = _grade(root, ["curious"])["curious"]
     assert r.score == 5 and not accepted
@@ -145,3 +156,19 @@ def test_cli_grade_reports_progress_and_table(tmp_path) -> None:
     assert "bob" in result.output and "is not valid JSON" in result.output
     again = CliRunner().invoke(cli, ["grade", ASSIGNMENT, "--course-dir", str(root)])
     assert again.output.count("unchanged, kept") == 2
+
+
+def test_scores_match_nbgrader_autograde_where_the_rules_agree(graded, tmp_path) -> None:
+    """Same notebooks through `nbgrader autograde`: equal scores, except the deliberate differences."""
+    from medgrade.grading.nbgrader_backend import autograde_class
+
+    root, ours = graded
+    same = ["right", "tamper", "spins"]  # ("wrong" is resubmitted fixed by an earlier test)
+    theirs = {r.student: r for r in autograde_class(Course(root), ASSIGNMENT, same + ["noisy", "dies"],
+                                                    profile=TINY_PROFILE, workers=2)}
+    for s in same:
+        assert [t.points for t in theirs[s].tests] == [t.points for t in ours[s].tests], s
+    # Deliberate: nbgrader zeroes a test whose cell wrote to stderr, and loses a dead kernel's
+    # whole submission; medgrade keeps what was earned.
+    assert theirs["noisy"].score < ours["noisy"].score == 5
+    assert theirs["dies"].score < ours["dies"].score == 2
