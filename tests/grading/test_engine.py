@@ -137,7 +137,8 @@ def test_kernel_has_no_network(tmp_path) -> None:
     threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
     root = make_course(tmp_path / "course")
     probe = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
-             "    REACHED = True\nexcept OSError:\n    REACHED = False\ndef double(x):\n    return 2 * x if not REACHED else 0")
+             "    REACHED = True\nexcept OSError:\n    REACHED = False\n"
+             "def double(x):\n    return 2 * x if not REACHED else 0")
     submit(root, "curious", {"double": probe})
     r = _grade(root, ["curious"])["curious"]
     assert r.score == 5 and not accepted
