@@ -30,13 +30,13 @@ demo: setup
 	$(BIN)/medgrade demo
 
 test: setup
-	$(BIN)/ruff check medgrade tests
+	$(BIN)/ruff check medgrade tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/medgrade data generate
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: setup
-	$(BIN)/ruff check medgrade tests
+	$(BIN)/ruff check medgrade tests benchmarks
 	$(BIN)/mypy
 
 bench: setup

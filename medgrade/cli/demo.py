@@ -38,6 +38,7 @@ def demo(course_dir: str | None, profile: str) -> None:
     results = grade_and_report(
         course, DEMO_ASSIGNMENT, [s.name for s in students],
         profile=get_profile(profile), expected={s.name: s.expected for s in students},
+        force=True,  # the demo shows grading; a TA's rerun would keep unchanged results
     )
     out = course.gradebook_dir / "grades.csv"
     run = run_nbgrader(course.root, "export", "--to", str(out))
