@@ -14,16 +14,18 @@ from medgrade.profiles import get_profile
 
 @click.command()
 @click.argument("assignments", nargs=-1)
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once (default: one per CPU core).")
 @course_dir_option
 @profile_option
-def validate(assignments: tuple[str, ...], course_dir: str | None, profile: str) -> None:
+def validate(assignments: tuple[str, ...], workers: int | None, course_dir: str | None, profile: str) -> None:
     """Grade the reference and the blank release of each ASSIGNMENT (default: all)."""
     course = Course.at(course_dir)
     names = [course.require(a) for a in assignments] or course.assignments()
     failed = []
     for name in names:
         click.echo(f"validating {name} ...")
-        report = validate_assignment(course, name, profile=get_profile(profile))
+        report = validate_assignment(course, name, profile=get_profile(profile), workers=workers)
         click.echo(report.table())
         if not report.ok:
             failed.append(name)
