@@ -25,6 +25,7 @@ from nbformat import NotebookNode
 from medgrade.profiles import Profile
 from medgrade.runner.prepare import Prepared
 from medgrade.runner.sandbox import KERNEL_NAME
+from medgrade.runner.seeding import seed_code
 from medgrade.runner.watchdog import Watchdog
 
 __all__ = ["TestOutcome", "Execution", "execute"]
@@ -32,17 +33,6 @@ __all__ = ["TestOutcome", "Execution", "execute"]
 TIMEOUT_ENAME = "CellTimeout"
 MAX_OUTPUT_BYTES = 1_000_000  # per cell; the rest is dropped with a note
 
-SEED_ALL = """
-import random as _mg_random, sys as _mg_sys
-_mg_random.seed({seed})
-if {import_all} or "numpy" in _mg_sys.modules:
-    import numpy as _mg_np; _mg_np.random.seed({seed})
-if {import_all} or "torch" in _mg_sys.modules:
-    import torch as _mg_torch; _mg_torch.manual_seed({seed})
-    if _mg_torch.cuda.is_available(): _mg_torch.cuda.manual_seed_all({seed})
-if "monai" in _mg_sys.modules:
-    from monai.utils import set_determinism as _mg_sd; _mg_sd(seed={seed})
-"""
 
 
 @dataclass(frozen=True)
@@ -82,9 +72,10 @@ def _error_message(cell: NotebookNode) -> str:
     return f"{e.get('ename')}: {str(e.get('evalue', '')).strip()}".rstrip(": ")
 
 
-def _seed(client: _Client, seed: int, *, import_all: bool) -> None:
+def _seed(client: _Client, seed: int, profile: Profile) -> None:
     assert client.kc is not None
-    msg_id = client.kc.execute(SEED_ALL.format(seed=seed, import_all=import_all), silent=True, store_history=False)
+    code = seed_code(seed, deterministic=profile.deterministic)
+    msg_id = client.kc.execute(code, silent=True, store_history=False)
     client.wait_for_reply(msg_id)
 
 
@@ -109,12 +100,12 @@ def execute(
             pid = km.provisioner.process.pid  # type: ignore[union-attr]
             with Watchdog(pid, memory_mb=profile.memory_mb, budget_s=profile.notebook_budget) as dog:
                 try:
-                    _seed(client, seed, import_all=True)
+                    _seed(client, seed, profile)
                     for current, cell in enumerate(nb.cells):
                         if cell.cell_type != "code":
                             continue
                         if current in tests:
-                            _seed(client, seed, import_all=False)
+                            _seed(client, seed, profile)
                         client.execute_cell(cell, current)
                         if current in tests:
                             _judge(run, tests[current], cell, profile)
