@@ -18,11 +18,15 @@ from medgrade.profiles import get_profile
 @click.option("--force", is_flag=True, help="Regrade submissions that have not changed since they were graded.")
 @click.option("--engine", type=click.Choice(["medgrade", "nbgrader"]), default="medgrade", show_default=True,
               help="medgrade: sandboxed and resumable; nbgrader: `nbgrader autograde` per student, for comparison.")
+@click.option("--gpus", default=None, metavar="IDS",
+              help="CUDA devices to grade on with a GPU profile, e.g. 0,1 (default: every visible GPU).")
+@click.option("--slots-per-gpu", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Submissions graded at once on each GPU, each capped to that share of its memory.")
 @course_dir_option
 @profile_option
 def grade(
     assignment: str, students: tuple[str, ...], workers: int | None, force: bool, engine: str,
-    course_dir: str | None, profile: str,
+    gpus: str | None, slots_per_gpu: int, course_dir: str | None, profile: str,
 ) -> None:
     """Grade submitted/*/ASSIGNMENT; write autograded/, the gradebook and result JSON.
 
@@ -31,5 +35,6 @@ def grade(
     interrupted batch.
     """
     course = Course.at(course_dir)
+    devices = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
     grade_and_report(course, assignment, list(students), profile=get_profile(profile), workers=workers,
-                     force=force, engine=engine)
+                     force=force, engine=engine, gpus=devices, slots_per_gpu=slots_per_gpu)

@@ -26,6 +26,7 @@ from medgrade.gradebook.nbgrader_db import record_result
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult
 from medgrade.runner.job import Job, JobOutput, run_job
+from medgrade.runner.slots import DeviceSlot, claim_slot
 
 __all__ = ["fingerprint", "grade_class", "result_path", "atomic_write"]
 
@@ -92,8 +93,13 @@ def grade_class(
     workers: int,
     force: bool = False,
     progress: Progress | None = None,
+    slots: list[DeviceSlot] | None = None,
 ) -> list[SubmissionResult]:
-    """Grade ``students``; return their results in input order, reused ones included."""
+    """Grade ``students``; return their results in input order, reused ones included.
+
+    ``slots`` gives each worker process its device (see :mod:`medgrade.runner.slots`); the
+    default is ``workers`` CPU slots.
+    """
     results: dict[str, SubmissionResult] = {}
     jobs: list[Job] = []
     for s in students:
@@ -108,9 +114,14 @@ def grade_class(
             jobs.append(Job(str(course.root), assignment, s, asdict(profile), data, fp))
     attempts: dict[str, int] = {}
     ctx = multiprocessing.get_context("spawn")  # no fork of a threaded coordinator
+    slots = slots or [DeviceSlot() for _ in range(workers)]
     while jobs:
         lost: list[tuple[Job, str]] = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        free = ctx.Queue()
+        for slot in slots:
+            free.put(slot)
+        with ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=claim_slot,
+                                 initargs=(free,)) as pool:
             futures: dict[Future[JobOutput], Job] = {pool.submit(run_job, j): j for j in jobs}
             for future in as_completed(futures):
                 job = futures[future]

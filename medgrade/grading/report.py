@@ -18,6 +18,7 @@ from medgrade.grading.engine import grade_class
 from medgrade.grading.nbgrader_backend import autograde_class, default_workers
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult
+from medgrade.runner.slots import plan_slots
 
 __all__ = ["grade_and_report", "summary_table", "write_result"]
 
@@ -76,11 +77,14 @@ def grade_and_report(
     force: bool = False,
     engine: str = "medgrade",
     expected: dict[str, float] | None = None,
+    gpus: list[str] | None = None,
+    slots_per_gpu: int = 1,
 ) -> list[SubmissionResult]:
     """Grade ``students`` (default: everyone who submitted), print progress and a summary.
 
     ``engine="medgrade"`` is the sandboxed, resumable engine; ``"nbgrader"`` runs
-    ``nbgrader autograde`` per student, kept for comparison.
+    ``nbgrader autograde`` per student, kept for comparison. On a CUDA profile each worker gets
+    one of ``slots_per_gpu`` shares of a GPU in ``gpus`` (default: every visible GPU).
     """
     course.require(assignment)
     present = course.students(assignment)
@@ -93,10 +97,13 @@ def grade_and_report(
     todo = students or present
     if not todo:
         raise UsageError(f"nothing to grade: no submitted/<student>/{assignment}/ folder")
+    slots = plan_slots(profile, workers=workers or (None if profile.device == "cuda" else default_workers()),
+                       gpus=gpus, slots_per_gpu=slots_per_gpu)
     _ensure_in_gradebook(course, assignment)
-    n_workers = workers or default_workers()
+    n_workers = len(slots)
+    devices = sorted({slot.describe() for slot in slots})
     click.echo(f"grading {len(todo)} submission(s) of {assignment} on the {profile.name} profile "
-               f"with {n_workers} worker(s), engine {engine}")
+               f"with {n_workers} worker(s) on {', '.join(devices)}, engine {engine}")
     started = time.monotonic()
 
     def progress(i: int, n: int, r: SubmissionResult, reused: bool = False) -> None:
@@ -115,7 +122,7 @@ def grade_and_report(
                                   progress=nb_progress)
     else:
         results = grade_class(course, assignment, todo, profile=profile, data_root=resolve_root(),
-                              workers=n_workers, force=force, progress=progress)
+                              workers=n_workers, force=force, progress=progress, slots=slots)
     flagged = [r for r in results if r.findings]
     click.echo("")
     click.echo(summary_table(results, expected))

@@ -22,6 +22,7 @@ from medgrade.results import SubmissionResult, TestResult, TestStatus
 from medgrade.runner.execute import execute
 from medgrade.runner.prepare import prepare
 from medgrade.runner.sandbox import detect_protections, populate, sandbox_env, write_kernelspec
+from medgrade.runner.slots import current_slot
 
 __all__ = ["Job", "JobOutput", "run_job", "supported_kernel"]
 
@@ -96,7 +97,7 @@ def run_job(job: Job) -> JobOutput:
             link = populate(workdir, aux, Path(job.data_root) if job.data_root else None)
             write_kernelspec(spec_dir, protections)
             run = execute(prepared, workdir=workdir, spec_dir=spec_dir,
-                          env=sandbox_env(profile, workdir, link), profile=profile)
+                          env=sandbox_env(profile, workdir, link, current_slot()), profile=profile)
         for t in prepared.tests:
             o = run.outcomes[t.grade_id]
             tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,

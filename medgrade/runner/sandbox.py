@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medgrade.profiles import Profile
+from medgrade.runner.slots import DeviceSlot
 
 __all__ = ["Protections", "detect_protections", "write_kernelspec", "sandbox_env", "populate"]
 
@@ -67,8 +68,9 @@ def write_kernelspec(folder: Path, protections: Protections) -> Path:
     return folder
 
 
-def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None, gpu: str | None = None) -> dict[str, str]:
-    """The kernel's whole environment: nothing of the grader's leaks in."""
+def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None,
+                slot: DeviceSlot | None = None) -> dict[str, str]:
+    """The kernel's whole environment: nothing of the grader's leaks in; ``slot`` confines the GPU."""
     threads = str(profile.threads)
     env = {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -82,8 +84,8 @@ def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None, gpu: st
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
-        "CUDA_VISIBLE_DEVICES": gpu if gpu is not None else "",
         "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+        **(slot or DeviceSlot()).env(),
     }
     if data_link is not None:
         env["MEDGRADE_DATA"] = str(data_link)
