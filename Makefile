@@ -41,6 +41,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/data_generation.py
+	$(BIN)/python benchmarks/grading_throughput.py
 
 clean-class:
 	find submitted autograded gradebook -mindepth 1 ! -name README.md -delete
