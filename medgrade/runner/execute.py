@@ -90,6 +90,7 @@ def execute(
     km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
     km.transport = "ipc"  # Unix sockets in the folder: they cross the empty network namespace
     km.ip = str(workdir / "kernel")
+    km.connection_file = str(spec_dir / "connection.json")  # in the sandbox: no other kernel sees it
     client = _Client(nb, km=km, timeout=profile.cell_timeout, allow_errors=True, interrupt_on_timeout=True,
                      error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "", "traceback": []},
                      resources={"metadata": {"path": str(workdir)}}, startup_timeout=120)

@@ -19,6 +19,7 @@ from medgrade.errors import SubmissionError
 from medgrade.grading.intake import check_submission
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult, TestStatus
+from medgrade.runner.confine import Confinement, sandbox_parent
 from medgrade.runner.execute import execute
 from medgrade.runner.prepare import prepare
 from medgrade.runner.sandbox import detect_protections, populate, sandbox_env, write_kernelspec
@@ -62,6 +63,15 @@ def _all_tests(course: Course, assignment: str, status: TestStatus, message: str
     )
 
 
+def _confinement(course: Course, own: Path, data_root: str | None) -> Confinement:
+    """Hide what a student must not read; the data may be read, never written."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    hidden = (course.source, course.reference, course.gradebook_dir, course.submitted, course.autograded,
+              Path(jupyter_runtime_dir()))
+    return Confinement(own, hidden, (Path(data_root),) if data_root else ())
+
+
 def run_job(job: Job) -> JobOutput:
     """Grade ``job``'s submission; student problems become results, never exceptions."""
     start = time.monotonic()
@@ -91,11 +101,11 @@ def run_job(job: Job) -> JobOutput:
         prepared = prepare(nbformat.read(src, as_version=4),
                            nbformat.read(release_dir / src.name, as_version=4), notebooks[src.name])
         findings.extend(f"{src.name}: {f}" for f in prepared.findings)
-        with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=sandbox_parent()) as tmp:
             workdir, spec_dir = Path(tmp) / "work", Path(tmp) / "spec"
             workdir.mkdir()
             link = populate(workdir, aux, Path(job.data_root) if job.data_root else None)
-            write_kernelspec(spec_dir, protections)
+            write_kernelspec(spec_dir, protections, _confinement(course, Path(tmp), job.data_root))
             run = execute(prepared, workdir=workdir, spec_dir=spec_dir,
                           env=sandbox_env(profile, workdir, link, current_slot()), profile=profile)
         for t in prepared.tests:

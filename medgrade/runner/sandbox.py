@@ -8,6 +8,8 @@ Protections, and how each is obtained:
   says which protection was missing.
 - **files**: the kernel's working folder holds only the release's auxiliary files and a link to
   the data root; hidden tests never become files (they are sent over the kernel's channel).
+  Where namespaces are allowed, other sandboxes and the course's secret folders are hidden, the
+  data is read-only and the kernel's processes die with it (:mod:`medgrade.runner.confine`).
 - **environment**: only what a notebook needs (PATH, HOME in the folder, profile, data root,
   thread caps); the grader's own variables (tokens, paths) do not reach the kernel.
 - **memory**: a watchdog in the grader kills the kernel's process tree above the profile's cap
@@ -16,54 +18,28 @@ Protections, and how each is obtained:
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from medgrade.profiles import Profile
+from medgrade.runner.confine import Confinement, Protections, detect_protections, launch_argv
 from medgrade.runner.slots import DeviceSlot
 
-__all__ = ["Protections", "detect_protections", "write_kernelspec", "sandbox_env", "populate"]
+__all__ = ["Protections", "detect_protections", "write_kernelspec", "sandbox_env", "populate", "KERNEL_NAME"]
 
 KERNEL_NAME = "medgrade-sandbox"
 
 
-@dataclass(frozen=True)
-class Protections:
-    network_isolated: bool
-    missing: tuple[str, ...] = ()
-
-
-@functools.lru_cache(maxsize=1)
-def detect_protections() -> Protections:
-    """Which isolation this machine grants; what is missing is said, not silently skipped."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return Protections(False, ("network isolation: the unshare command is not installed",))
-    probe = subprocess.run([unshare, "-n", "true"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        why = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "refused"
-        return Protections(
-            False,
-            (f"network isolation: `unshare -n` was refused ({why}); "
-             "run the grader as root or with CAP_SYS_ADMIN",),
-        )
-    return Protections(True)
-
-
-def write_kernelspec(folder: Path, protections: Protections) -> Path:
+def write_kernelspec(folder: Path, protections: Protections, confinement: Confinement | None = None) -> Path:
     """A kernelspec whose kernel runs this interpreter inside the sandbox; returns its folder."""
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    if protections.network_isolated:
-        argv = ["unshare", "-n", "--", *argv]
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f"]
     spec_dir = folder / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": argv, "display_name": "medgrade sandbox", "language": "python"}
+    spec = {"argv": launch_argv(kernel, protections, confinement), "display_name": "medgrade sandbox",
+            "language": "python"}
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     return folder
 

@@ -1,0 +1,125 @@
+"""Confinement of a student's kernel: namespaces, hidden folders, read-only data, no capabilities.
+
+Where the grader may create namespaces (root, or CAP_SYS_ADMIN), the kernel starts as
+
+    unshare -n -m -p -f --kill-child --mount-proc -- sh -c SCRIPT
+
+and SCRIPT, inside the new namespaces and before the kernel starts:
+
+- hides every other sandbox: all sandboxes live under one parent folder, a tmpfs is mounted
+  over it and only this sandbox's folder is moved back (so no kernel reads another's
+  connection file, whose key would let it run code in that kernel);
+- hides the course's secret folders (``source/`` with the hidden tests, ``reference_solutions/``,
+  ``gradebook/``, ``submitted/``, ``autograded/``) under empty read-only tmpfs mounts;
+- bind-mounts the data root read-only (a student cannot corrupt the class's data);
+- drops every capability (``setpriv``), so the kernel cannot undo any of this.
+
+The PID namespace means the kernel sees only its own processes, and everything it starts dies
+with it: a daemon that double-forks cannot outlive the notebook. The empty network namespace
+leaves only the Unix sockets in the sandbox folder, which the grader uses to talk to it.
+"""
+
+from __future__ import annotations
+
+import functools
+import shlex
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Protections", "Confinement", "detect_protections", "launch_argv", "sandbox_parent", "NAMESPACES"]
+
+NAMESPACES = ("-n", "-m", "-p", "-f", "--kill-child", "--mount-proc")
+
+
+@dataclass(frozen=True)
+class Protections:
+    network_isolated: bool
+    contained: bool = False  # mount and PID namespaces, capabilities dropped
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """What one kernel may see: its own folder, the data read-only, none of ``hidden``."""
+
+    own: Path
+    hidden: tuple[Path, ...] = ()
+    read_only: tuple[Path, ...] = field(default=())
+
+
+def sandbox_parent() -> Path:
+    """The folder every sandbox is created in (hidden from each kernel but for its own)."""
+    parent = Path(tempfile.gettempdir()) / "medgrade-sandboxes"
+    parent.mkdir(mode=0o700, exist_ok=True)
+    return parent
+
+
+def _stage() -> Path:
+    stage = Path(tempfile.gettempdir()) / "medgrade-stage"
+    stage.mkdir(mode=0o700, exist_ok=True)
+    return stage
+
+
+def _refused(tool: list[str]) -> str | None:
+    probe = subprocess.run(tool, capture_output=True, text=True)
+    if probe.returncode == 0:
+        return None
+    return probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "refused"
+
+
+@functools.lru_cache(maxsize=1)
+def detect_protections() -> Protections:
+    """Which isolation this machine grants; what is missing is said, not silently skipped."""
+    unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
+    if unshare is None:
+        return Protections(False, False, ("network isolation and process containment: the unshare "
+                                          "command (util-linux) is not installed",))
+    why = _refused([unshare, "-n", "true"])
+    if why is not None:
+        return Protections(False, False, (
+            f"network isolation: `unshare -n` was refused ({why}); run the grader as root or with CAP_SYS_ADMIN",
+            "process containment, read-only data and hidden course folders: they need the same privilege",
+        ))
+    why = "setpriv (util-linux) is not installed" if setpriv is None else _refused(
+        [unshare, *NAMESPACES, "--", setpriv, "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "true"])
+    if why is not None:
+        return Protections(True, False, (f"process containment, read-only data and hidden course folders: {why}",))
+    return Protections(True, True)
+
+
+def _script(confinement: Confinement, kernel: list[str]) -> str:
+    q = shlex.quote
+    own, parent, stage = confinement.own, confinement.own.parent, _stage()
+    lines = [
+        "set -e",
+        f"mount --bind {q(str(own))} {q(str(stage))}",
+        f"mount -t tmpfs -o mode=0755,size=1m medgrade-hidden {q(str(parent))}",
+        f"mkdir -p {q(str(own))}",
+        f"mount --move {q(str(stage))} {q(str(own))}",
+    ]
+    for path in confinement.read_only:
+        lines.append(f"mount --bind {q(str(path))} {q(str(path))}")
+        lines.append(f"mount -o remount,ro,bind {q(str(path))}")
+    for path in confinement.hidden:
+        lines.append(f"mount -t tmpfs -o ro,size=0 medgrade-hidden {q(str(path))}")
+    drop = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--"]
+    lines.append("exec " + " ".join(q(a) for a in [*drop, *kernel]) + ' "$1"')
+    return "\n".join(lines)
+
+
+def launch_argv(kernel: list[str], protections: Protections, confinement: Confinement | None) -> list[str]:
+    """The kernelspec argv: ``kernel`` (ending just before the connection file) confined.
+
+    ``{connection_file}`` is appended as jupyter_client expects; inside the script it is ``$1``.
+    """
+    if protections.contained and confinement is not None:
+        hidden = tuple(p for p in confinement.hidden if p.is_dir())
+        read_only = tuple(p.resolve() for p in confinement.read_only if p.is_dir())
+        script = _script(Confinement(confinement.own, hidden, read_only), kernel)
+        return ["unshare", *NAMESPACES, "--", "/bin/sh", "-c", script, "medgrade-sandbox", "{connection_file}"]
+    if protections.network_isolated:
+        return ["unshare", "-n", "--", *kernel, "{connection_file}"]
+    return [*kernel, "{connection_file}"]
