@@ -21,6 +21,7 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
+from nbformat.v4 import new_output
 
 from medgrade.profiles import Profile
 from medgrade.runner.prepare import Prepared
@@ -32,6 +33,7 @@ __all__ = ["TestOutcome", "Execution", "execute"]
 
 TIMEOUT_ENAME = "CellTimeout"
 MAX_OUTPUT_BYTES = 1_000_000  # per cell; the rest is dropped with a note
+_DROPPED = "[medgrade: output"
 
 
 
@@ -52,16 +54,23 @@ class Execution:
 
 
 class _Client(NotebookClient):
-    """nbclient with outputs capped per cell, so a flood of prints cannot exhaust the grader."""
+    """nbclient with outputs capped per cell, so a flood of prints cannot exhaust the grader.
+
+    The kernel may send megabytes in one stream message, so the cap applies to the message
+    that would cross it: a stream is cut to what still fits, anything else is dropped.
+    """
 
     def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
-        size = sum(len(str(o)) for o in outs)
-        if size > MAX_OUTPUT_BYTES:
-            if not any(o.get("name") == "medgrade" for o in outs):
-                outs.append({"output_type": "stream", "name": "medgrade",
-                             "text": f"[medgrade: output past {MAX_OUTPUT_BYTES} bytes dropped]\n"})
-            return None
-        return super().output(outs, msg, display_id, cell_index)
+        room = MAX_OUTPUT_BYTES - sum(len(str(o)) for o in outs)
+        if len(str(msg.get("content", ""))) <= room:
+            return super().output(outs, msg, display_id, cell_index)
+        if room > 0 and msg.get("msg_type") == "stream":
+            cut = {**msg, "content": {**msg["content"], "text": str(msg["content"].get("text", ""))[:room]}}
+            super().output(outs, cut, display_id, cell_index)
+        if not any(str(o.get("text", "")).startswith(_DROPPED) for o in outs):
+            note = f"{_DROPPED} past {MAX_OUTPUT_BYTES} bytes dropped]\n"
+            outs.append(new_output("stream", name="stderr", text=note))
+        return None
 
 
 def _error_message(cell: NotebookNode) -> str:

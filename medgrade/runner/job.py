@@ -17,6 +17,7 @@ import nbformat
 from medgrade.course import Course
 from medgrade.errors import SubmissionError
 from medgrade.grading.intake import check_submission
+from medgrade.grading.integrity import scan_notebook
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult, TestStatus
 from medgrade.runner.confine import Confinement, sandbox_parent
@@ -72,6 +73,14 @@ def _confinement(course: Course, own: Path, data_root: str | None) -> Confinemen
     return Confinement(own, hidden, (Path(data_root),) if data_root else ())
 
 
+def _locked_source(source: Path) -> str:
+    """The locked, non-test cells of the source notebook: their imports name what students use."""
+    nb = nbformat.read(source, as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code"
+                     and c.metadata.get("nbgrader", {}).get("locked") and not c.metadata["nbgrader"].get("grade")
+                     and "### BEGIN" not in c.source)
+
+
 def run_job(job: Job) -> JobOutput:
     """Grade ``job``'s submission; student problems become results, never exceptions."""
     start = time.monotonic()
@@ -101,6 +110,7 @@ def run_job(job: Job) -> JobOutput:
         prepared = prepare(nbformat.read(src, as_version=4),
                            nbformat.read(release_dir / src.name, as_version=4), notebooks[src.name])
         findings.extend(f"{src.name}: {f}" for f in prepared.findings)
+        findings.extend(f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(src)))
         with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=sandbox_parent()) as tmp:
             workdir, spec_dir = Path(tmp) / "work", Path(tmp) / "spec"
             workdir.mkdir()

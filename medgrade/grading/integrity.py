@@ -1,0 +1,176 @@
+"""Integrity: a static scan of the code a student wrote, and the runtime signals of their run.
+
+Nothing here changes a score. Where no automatic verdict is sound (a notebook that patches a
+check library may still be right), the submission is flagged for a teaching assistant to
+review, with the cell and the line that raised the flag. Findings start with ``integrity:``
+so the TA summary, the gradebook flag and the class report can tell them apart.
+
+Scanned: the cells the student may write (solution cells and cells they added); the locked and
+test cells come from the source and are not the student's. Flagged:
+
+- **patching**: assigning to, or ``setattr`` on, an attribute of the check library, torch,
+  NumPy, scikit-learn, MONAI, ``builtins`` or ``sys`` (``torch.backends`` settings excepted);
+- **introspection** of the grader: frames, the garbage collector, ``sys.modules``, import
+  hooks, tracing, ``MEDGRADE_`` variables;
+- **file access** outside the sandbox: absolute paths, ``..``, the course's secret folders;
+- **process and network tricks**: fork, kill, exit, subprocess, ctypes, sockets, HTTP.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from nbformat import NotebookNode
+
+from medgrade.results import SubmissionResult
+
+__all__ = ["Flag", "scan_notebook", "runtime_flags", "integrity_csv", "PREFIX"]
+
+PREFIX = "integrity:"
+WATCHED_MODULES = {"medgrade", "torch", "numpy", "sklearn", "monai", "builtins", "sys", "nbgrader", "otter"}
+_ALLOWED_ATTRS = ("torch.backends.",)  # settings, not behaviour a check relies on
+_INTROSPECTION_CALLS = {"sys._getframe", "inspect.stack", "inspect.currentframe", "gc.get_objects",
+                        "gc.get_referrers", "sys.settrace", "sys.setprofile", "importlib.reload",
+                        "sys.addaudithook"}
+_INTROSPECTION_NAMES = {"sys.modules", "sys.meta_path", "sys.path_hooks", "__builtins__", "builtins.__dict__"}
+_PROCESS_CALLS = {"os.fork", "os.forkpty", "os.setsid", "os.kill", "os.killpg", "os._exit", "os.system",
+                  "os.popen", "os.execv", "os.execvp", "sys.exit", "signal.signal", "ctypes.CDLL"}
+_PROCESS_MODULES = {"subprocess", "ctypes", "socket", "urllib", "requests", "http", "multiprocessing", "pty"}
+_SECRET_WORDS = ("source/", "gradebook", "reference_solutions", "autograded", "submitted/", "hidden")
+
+
+@dataclass(frozen=True)
+class Flag:
+    cell: str  # the cell's grade id, or its position
+    line: int
+    kind: str  # patching | introspection | file access | process
+    detail: str
+
+    def message(self) -> str:
+        return f"{PREFIX} {self.kind} in cell {self.cell}, line {self.line}: {self.detail}"
+
+
+def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
+    """``a.b.c`` for a chain of attributes on a name, with the name's import alias resolved."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(aliases.get(node.id, node.id))
+    return ".".join(reversed(parts))
+
+
+def _aliases(tree: ast.AST, known: dict[str, str]) -> dict[str, str]:
+    aliases = dict(known)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for a in node.names:
+                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+    return aliases
+
+
+def _watched(dotted: str | None) -> bool:
+    return (dotted is not None and "." in dotted and dotted.split(".")[0] in WATCHED_MODULES
+            and not dotted.startswith(_ALLOWED_ATTRS))
+
+
+def _node_flags(node: ast.AST, aliases: dict[str, str]) -> Iterator[tuple[str, str]]:
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+        for t in targets:
+            name = _dotted(t, aliases)
+            if isinstance(t, ast.Attribute) and _watched(name):
+                yield "patching", f"assigns {name}"
+    elif isinstance(node, ast.Call):
+        name = _dotted(node.func, aliases)
+        target = _dotted(node.args[0], aliases) if node.args else None
+        if name in ("setattr", "delattr") and target is not None and _watched(f"{target}.attribute"):
+            yield "patching", f"{name}() on {target}"
+        elif name in _INTROSPECTION_CALLS:
+            yield "introspection", f"calls {name}()"
+        elif name in _PROCESS_CALLS:
+            yield "process", f"calls {name}()"
+    elif isinstance(node, (ast.Attribute, ast.Name)):
+        name = _dotted(node, aliases)
+        if name in _INTROSPECTION_NAMES:
+            yield "introspection", f"uses {name}"
+    elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        for mod in mods:
+            if mod.split(".")[0] in _PROCESS_MODULES:
+                yield "process", f"imports {mod}"
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        yield from _string_flags(node.value)
+
+
+def _string_flags(text: str) -> Iterator[tuple[str, str]]:
+    if text.startswith("MEDGRADE_"):
+        yield "introspection", f"reads the grader's variable {text}"
+    elif text.startswith("/") and len(text) > 1 and "\n" not in text:
+        yield "file access", f"absolute path {text[:80]!r}"
+    elif "../" in text or text == "..":
+        yield "file access", f"path outside the folder {text[:80]!r}"
+    elif any(w in text for w in _SECRET_WORDS) and len(text) < 200 and "\n" not in text and " " not in text:
+        yield "file access", f"names a course folder {text[:80]!r}"
+
+
+def _student_cells(nb: NotebookNode) -> Iterator[tuple[str, NotebookNode]]:
+    for i, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and (meta.get("solution") or not meta.get("grade_id")):
+            yield str(meta.get("grade_id") or f"#{i + 1}"), cell
+
+
+def scan_notebook(nb: NotebookNode, *, locked_imports: str = "") -> list[Flag]:
+    """Flags in the cells the student wrote of ``nb`` (after protected cells were restored).
+
+    ``locked_imports`` is the source of the notebook's locked cells, whose import aliases
+    (``import torch``) apply to the student's cells too.
+    """
+    try:
+        known = _aliases(ast.parse(locked_imports), {})
+    except SyntaxError:
+        known = {}
+    flags: list[Flag] = []
+    for cell_id, cell in _student_cells(nb):
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue  # the kernel will report it; a syntax error is not an integrity question
+        aliases = _aliases(tree, known)
+        for node in ast.walk(tree):
+            for kind, detail in _node_flags(node, aliases):
+                flags.append(Flag(cell_id, getattr(node, "lineno", 0), kind, detail))
+    unique = {(f.cell, f.kind, f.detail): f for f in flags}
+    return sorted(unique.values(), key=lambda f: (f.cell, f.line))
+
+
+def integrity_csv(results: list[SubmissionResult]) -> str:
+    """The class's integrity report: one row per finding, static and runtime, per student."""
+    rows = ["student,kind,finding"]
+    for r in results:
+        static = [f for f in r.findings if f.startswith(PREFIX)]
+        others = [f for f in r.findings if not f.startswith(PREFIX)]  # edited cells, missing protections
+        for finding, kind in [*((f, "static") for f in static), *((f, "grader") for f in others),
+                              *((f, "runtime") for f in runtime_flags(r))]:
+            rows.append(",".join([r.student, kind, '"' + finding.replace('"', '""') + '"']))
+    return "\n".join(rows) + "\n"
+
+
+def runtime_flags(result: SubmissionResult) -> list[str]:
+    """What the run itself signalled: the kernel killed, out of memory, over budget."""
+    signals = {"ran out of memory": "the kernel ran out of memory", "budget": "the notebook ran past its budget",
+               "kernel died": "the kernel died", "per-cell limit": "a test cell ran past its time limit"}
+    seen = []
+    for test in result.tests:
+        for needle, what in signals.items():
+            if needle in test.message and what not in seen:
+                seen.append(what)
+    return [f"{PREFIX} runtime: {what}" for what in seen]

@@ -1,0 +1,97 @@
+"""The integrity scan: honest code is never flagged, each trick is, with cell, line and detail."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from medgrade.grading.integrity import integrity_csv, runtime_flags, scan_notebook
+from medgrade.results import SubmissionResult, TestResult
+from medgrade.runner.job import _locked_source
+from tests.conftest import REPO
+
+SETUP = "import torch\nfrom medgrade import checks\nimport numpy as np"
+
+
+def _nb(*sources: str):
+    cells = []
+    for i, src in enumerate(sources):
+        c = new_code_cell(src)
+        c.metadata["nbgrader"] = {"grade_id": f"answer{i}", "solution": True, "grade": False, "locked": False}
+        cells.append(c)
+    test = new_code_cell("import os\nos._exit(1)  # a locked test cell is not the student's")
+    test.metadata["nbgrader"] = {"grade_id": "test_x", "grade": True, "locked": True, "points": 1}
+    return new_notebook(cells=[*cells, test])
+
+
+def _messages(*sources: str) -> list[str]:
+    return [f.message() for f in scan_notebook(_nb(*sources), locked_imports=SETUP)]
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(str(REPO / "source" / "*" / "*.ipynb"))),
+                         ids=lambda p: Path(p).parent.name)
+def test_reference_solutions_raise_no_flag(path: str) -> None:
+    assert scan_notebook(nbformat.read(path, as_version=4), locked_imports=_locked_source(Path(path))) == []
+
+
+def test_honest_code_with_torch_settings_and_relative_paths_is_clean() -> None:
+    assert _messages("torch.backends.cudnn.deterministic = True\nmodel = torch.nn.Linear(2, 2)\n"
+                     "x = np.load('data/pathmnist.npz')\nmodel.weight.data.zero_()\nself_x = 3") == []
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("checks.check_close = lambda *a, **k: None",
+     "patching in cell answer0, line 1: assigns medgrade.checks.check_close"),
+    ("import torch as T\nT.allclose = lambda *a, **k: True",
+     "patching in cell answer0, line 2: assigns torch.allclose"),
+    ("setattr(checks, 'check_auc', print)", "patching in cell answer0, line 1: setattr() on medgrade.checks"),
+    ("import builtins\nbuiltins.len = lambda x: 0", "patching in cell answer0, line 2: assigns builtins.len"),
+    ("from medgrade.checks import metrics\nmetrics.check_auc = None",
+     "patching in cell answer0, line 2: assigns medgrade.checks.metrics.check_auc"),
+])
+def test_patching_the_libraries_checks_rely_on_is_flagged(code: str, expected: str) -> None:
+    assert f"integrity: {expected}" in _messages(code)
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("import sys\nf = sys._getframe(1)", "introspection in cell answer0, line 2: calls sys._getframe()"),
+    ("import os\nGRADED = 'MEDGRADE_PROFILE' in os.environ",
+     "introspection in cell answer0, line 2: reads the grader's variable MEDGRADE_PROFILE"),
+    ("import sys\ndel sys.modules['medgrade.checks']", "introspection in cell answer0, line 2: uses sys.modules"),
+    ("text = open('/work/course/source/a/a.ipynb').read()",
+     "file access in cell answer0, line 1: absolute path '/work/course/source/a/a.ipynb'"),
+    ("text = open('../../gradebook/gradebook.db', 'rb').read()",
+     "file access in cell answer0, line 1: path outside the folder '../../gradebook/gradebook.db'"),
+    ("import subprocess\nsubprocess.run(['ls'])", "process in cell answer0, line 1: imports subprocess"),
+    ("import os\nos.kill(os.getppid(), 9)", "process in cell answer0, line 2: calls os.kill()"),
+])
+def test_introspection_file_and_process_tricks_are_flagged(code: str, expected: str) -> None:
+    assert f"integrity: {expected}" in _messages(code)
+
+
+def test_flags_name_the_cell_students_added_and_skip_syntax_errors() -> None:
+    nb = _nb("x = 1")
+    nb.cells.insert(1, new_code_cell("import socket\ns = socket.socket()"))
+    nb.cells.append(new_code_cell("def broken(:"))
+    assert [f.message() for f in scan_notebook(nb)] == ["integrity: process in cell #2, line 1: imports socket"]
+
+
+def test_runtime_signals_and_the_class_csv() -> None:
+    r = SubmissionResult("ada", "a", "graded", (
+        TestResult("t1", 0, 1, "not_run", "not reached: the kernel ran out of memory (over the 600 MB cap) in cell 3"),
+        TestResult("t2", 0, 1, "failed", "the test ran past the 4 s per-cell limit and was interrupted"),
+    ), findings=("integrity: process in cell answer0, line 2: calls os.kill()", "a.ipynb: cell t1 was edited"))
+    assert runtime_flags(r) == ["integrity: runtime: the kernel ran out of memory",
+                                "integrity: runtime: a test cell ran past its time limit"]
+    lines = integrity_csv([r, SubmissionResult("bob", "a", "graded")]).splitlines()
+    assert lines == [
+        "student,kind,finding",
+        'ada,static,"integrity: process in cell answer0, line 2: calls os.kill()"',
+        'ada,grader,"a.ipynb: cell t1 was edited"',
+        'ada,runtime,"integrity: runtime: the kernel ran out of memory"',
+        'ada,runtime,"integrity: runtime: a test cell ran past its time limit"',
+    ]
