@@ -14,8 +14,9 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "gradebook/feedback"
 c.CourseDirectory.db_url = "sqlite:///gradebook/gradebook.db"
-# Mutants, calibration records and notes live beside the source notebook; they are not released.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "mutants", "*.md"]
+# Mutants, calibration records, notes and the feedback policy live beside the source notebook;
+# they are not released.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "mutants", "*.md", "feedback.yaml"]
 
 # Student-facing stubs.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -26,7 +26,7 @@ from medgrade.runner.prepare import prepare
 from medgrade.runner.sandbox import detect_protections, populate, sandbox_env, write_kernelspec
 from medgrade.runner.slots import current_slot
 
-__all__ = ["Job", "JobOutput", "run_job", "supported_kernel"]
+__all__ = ["Job", "JobOutput", "run_job", "supported_kernel", "confinement_for"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def _all_tests(course: Course, assignment: str, status: TestStatus, message: str
     )
 
 
-def _confinement(course: Course, own: Path, data_root: str | None) -> Confinement:
+def confinement_for(course: Course, own: Path, data_root: str | Path | None) -> Confinement:
     """Hide what a student must not read; the data may be read, never written."""
     from jupyter_core.paths import jupyter_runtime_dir
 
@@ -115,7 +115,7 @@ def run_job(job: Job) -> JobOutput:
             workdir, spec_dir = Path(tmp) / "work", Path(tmp) / "spec"
             workdir.mkdir()
             link = populate(workdir, aux, Path(job.data_root) if job.data_root else None)
-            write_kernelspec(spec_dir, protections, _confinement(course, Path(tmp), job.data_root))
+            write_kernelspec(spec_dir, protections, confinement_for(course, Path(tmp), job.data_root))
             run = execute(prepared, workdir=workdir, spec_dir=spec_dir,
                           env=sandbox_env(profile, workdir, link, current_slot()), profile=profile)
         for t in prepared.tests:

@@ -1,0 +1,115 @@
+"""The class report of one assignment: scores, pass rates, why tests failed, who was slow.
+
+Computed from the result JSON files alone. A failed test's cause is read from the message the
+engine wrote (:mod:`medgrade.runner.execute`, :mod:`medgrade.runner.watchdog`): the texts are
+the engine's own, so a new engine message shows up as "other" rather than being misfiled.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from urllib.parse import quote
+
+from medgrade.gradebook import plots
+from medgrade.gradebook.html import STATUS_CLASS, esc, img, page, table
+from medgrade.results import SubmissionResult, TestResult
+
+__all__ = ["CAUSES", "failure_cause", "integrity_flags", "render_class_report"]
+
+CAUSES = ("wrong answer", "timeout", "crash", "out of memory", "not gradable", "other")
+# An integrity flag is a finding about the student's notebook (a protected cell changed, or the
+# integrity scan's "integrity: ..." findings), not a protection the grading machine lacked.
+_INTEGRITY = re.compile(r"\bcell \S+ was (edited|deleted)\b|(^|: )integrity: ")
+_WRONG = re.compile(r"^(AssertionError|CheckFailure)\b|^$")
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b")
+
+
+def failure_cause(result: SubmissionResult, test: TestResult) -> str | None:
+    """Why ``test`` lost its points: one of :data:`CAUSES`; None when it passed."""
+    if test.status == "passed":
+        return None
+    text = test.message.removeprefix("not reached: ")
+    if result.outcome == "error":
+        return "not gradable"
+    if "ran out of memory" in text:
+        return "out of memory"
+    if "per-cell limit" in text or "budget" in text:
+        return "timeout"
+    if "kernel died" in text or "could not start" in text:
+        return "crash"
+    if _WRONG.match(text):
+        return "wrong answer"
+    if _EXCEPTION.match(text):
+        return "crash"
+    return "other"
+
+
+def integrity_flags(result: SubmissionResult) -> list[str]:
+    return [f for f in result.findings if _INTEGRITY.search(f)]
+
+
+def _summary(results: list[SubmissionResult]) -> str:
+    scores = [r.score for r in results]
+    top = max((r.max_score for r in results), default=0.0)
+    mean = sum(scores) / len(scores)
+    median = statistics.median(scores)
+    return (f"<p>{len(results)} submissions &middot; mean {mean:.1f} / {top:g} &middot; median {median:g} "
+            f"&middot; full marks {sum(s == top for s in scores)} &middot; not gradable "
+            f"{sum(r.outcome == 'error' for r in results)}</p>" + img(plots.score_histogram(scores, top),
+                                                                       "score distribution"))
+
+
+def _pass_rates(results: list[SubmissionResult]) -> str:
+    order = list(dict.fromkeys(t.grade_id for r in results for t in r.tests))
+    rows, rates = [], []
+    for gid in order:
+        tests = [t for r in results for t in r.tests if t.grade_id == gid]
+        rate = sum(t.status == "passed" for t in tests) / len(tests)
+        rates.append(rate)
+        rows.append([esc(gid), f"{tests[0].max_points:g}", f"{sum(t.status == 'passed' for t in tests)} / {len(tests)}",
+                     f"{100 * rate:.0f}%"])
+    return ("<h2>Pass rate per test</h2>" + img(plots.pass_rates(order, rates), "pass rate per test")
+            + table(["test", "points", "passed", "rate"], rows, numeric=(1, 2, 3)))
+
+
+def _causes(results: list[SubmissionResult]) -> str:
+    counts: Counter[str] = Counter()
+    who: dict[str, set[str]] = {}
+    for r in results:
+        for t in r.tests:
+            cause = failure_cause(r, t)
+            if cause:
+                counts[cause] += 1
+                who.setdefault(cause, set()).add(r.student)
+        if integrity_flags(r):
+            counts["integrity flag"] += len(integrity_flags(r))
+            who.setdefault("integrity flag", set()).add(r.student)
+    rows = [[esc(c), str(counts[c]), ", ".join(_link(s) for s in sorted(who[c]))]
+            for c in (*CAUSES, "integrity flag") if counts[c]]
+    flags = "".join(f"<li>{_link(r.student)}: {esc(f)}</li>" for r in results for f in integrity_flags(r))
+    return ("<h2>Failures by cause</h2>" + (table(["cause", "tests", "students"], rows, numeric=(1,))
+                                             if rows else "<p>No test failed.</p>")
+            + (f"<h3>Integrity flags to review</h3><ul>{flags}</ul>" if flags else ""))
+
+
+def _link(student: str) -> str:
+    return f'<a href="{quote(student)}.html">{esc(student)}</a>'
+
+
+def _students(results: list[SubmissionResult], slowest: int) -> str:
+    slow = sorted(results, key=lambda r: r.seconds, reverse=True)[:slowest]
+    slow_rows = [[_link(r.student), f"{r.seconds:.1f} s", f"{r.score:g} / {r.max_score:g}"] for r in slow]
+    rows = [[_link(r.student), f"{r.score:g} / {r.max_score:g}",
+             f'<span class="{STATUS_CLASS[r.outcome]}">{esc(r.outcome)}</span>', f"{r.seconds:.1f} s",
+             esc((r.message or "").splitlines()[0] if r.message else "")] for r in results]
+    return (f"<h2>Slowest submissions</h2>{table(['student', 'time', 'score'], slow_rows, numeric=(1, 2))}"
+            f"<h2>Every submission</h2>{table(['student', 'score', 'outcome', 'time', 'note'], rows, numeric=(1, 3))}")
+
+
+def render_class_report(assignment: str, results: list[SubmissionResult], *, slowest: int = 5) -> str:
+    """The whole report page; links point at ``<student>.html`` in the same folder."""
+    body = (f"<h1>{esc(assignment)}: class report</h1>" + _summary(results) + _pass_rates(results)
+            + _causes(results) + _students(results, slowest))
+    return page(f"{assignment} class report", body)

@@ -1,0 +1,64 @@
+"""The class report: failure causes read from the engine's own messages, and the report page."""
+
+from __future__ import annotations
+
+import pytest
+
+from medgrade.gradebook.class_report import failure_cause, integrity_flags, render_class_report
+from medgrade.results import SubmissionResult, TestResult
+
+pytestmark = pytest.mark.xdist_group("feedback")
+
+
+def _cause(message: str, status: str = "failed", outcome: str = "graded") -> str | None:
+    test = TestResult("t", 0.0, 1.0, status, message)  # type: ignore[arg-type]
+    return failure_cause(SubmissionResult("s", "a", outcome, (test,)), test)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("message", "status", "cause"), [
+    ("", "passed", None),
+    ("AssertionError", "failed", "wrong answer"),
+    ("CheckFailure: check_shape(logits): expected shape (8, 6); observed (8, 1, 6).", "failed", "wrong answer"),
+    ("the test ran past the 30 s per-cell limit and was interrupted", "failed", "timeout"),
+    ("not reached: the notebook ran past its 300 s budget in cell 12", "not_run", "timeout"),
+    ("not reached: the kernel died in cell 4", "not_run", "crash"),
+    ("the kernel died while this test ran (DeadKernelError)", "failed", "crash"),
+    ("NameError: name 'y' is not defined", "failed", "crash"),
+    ("the kernel ran out of memory (over the 600 MB cap) while this test ran (DeadKernelError)", "failed",
+     "out of memory"),
+    ("not reached: the kernel ran out of memory (over the 4096 MB cap) in cell 9", "not_run", "out of memory"),
+])
+def test_failure_cause_from_the_engines_message(message, status, cause) -> None:
+    assert _cause(message, status) == cause
+
+
+def test_an_ungradable_submission_is_its_own_cause() -> None:
+    assert _cause("is not valid JSON: ...", "not_run", outcome="error") == "not gradable"
+
+
+def test_integrity_flags_are_notebook_changes_not_missing_protections() -> None:
+    r = SubmissionResult("s", "a", "graded", findings=(
+        "tiny.ipynb: cell test_mlp was edited; it was restored from the assignment",
+        "tiny.ipynb: cell setup was deleted; it was restored from the assignment",
+        "integrity: patching in cell answer0, line 1: assigns medgrade.checks.check_close",
+        "network isolation was missing: unshare -n was refused"))
+    assert integrity_flags(r) == list(r.findings[:3])
+
+
+def test_report_of_the_graded_class(feedback_class) -> None:
+    html = feedback_class[1].report.read_text(encoding="utf-8")
+    assert "5 submissions &middot; mean 4.8 / 8 &middot; median 6" in html
+    rows = {cause: html.split(f"<td>{cause}</td>", 1)[1].split("</tr>", 1)[0]
+            for cause in ("wrong answer", "timeout", "crash", "not gradable", "integrity flag")}
+    assert "loops" in rows["timeout"] and "wrong" in rows["crash"] and "broken" in rows["not gradable"]
+    assert "tamper" in rows["integrity flag"] and "wrong" in rows["wrong answer"]
+    assert "<td>test_double</td><td class=\"num\">2</td><td class=\"num\">2 / 5</td>" in html
+    slowest = html.split("<h2>Slowest submissions</h2>", 1)[1]
+    assert slowest.index('href="loops.html"') < slowest.index('href="right.html"')  # the timeout was slowest
+
+
+def test_report_escapes_what_students_control() -> None:
+    test = TestResult("t", 0.0, 1.0, "failed", "<script>alert(1)</script>")
+    html = render_class_report("a", [SubmissionResult("<b>eve</b>", "a", "graded", (test,),
+                                                      message="<img src=x onerror=alert(1)>")])
+    assert "<b>eve</b>" not in html and "<img src=x" not in html and "&lt;b&gt;eve" in html
