@@ -114,7 +114,18 @@ def launch_argv(kernel: list[str], protections: Protections, confinement: Confin
     """The kernelspec argv: ``kernel`` (ending just before the connection file) confined.
 
     ``{connection_file}`` is appended as jupyter_client expects; inside the script it is ``$1``.
+    The launcher dies with the worker that started it (``--pdeathsig``), and the kernel with
+    the launcher, so a worker killed mid-job leaves no kernel behind.
     """
+    return _with_parent(_confined(kernel, protections, confinement))
+
+
+def _with_parent(argv: list[str]) -> list[str]:
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
+
+
+def _confined(kernel: list[str], protections: Protections, confinement: Confinement | None) -> list[str]:
     if protections.contained and confinement is not None:
         hidden = tuple(p for p in confinement.hidden if p.is_dir())
         read_only = tuple(p.resolve() for p in confinement.read_only if p.is_dir())
