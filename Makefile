@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt pip setuptools wheel numpy
 	# pyradiomics 3.0.1 compiles against the installed numpy; its isolated build would not.
 	$(BIN)/pip install -q -c constraints.txt --no-build-isolation pyradiomics==3.0.1
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev,otter,radiomics]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,otter,radiomics,dask]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 

@@ -22,11 +22,14 @@ from medgrade.profiles import get_profile
               help="CUDA devices to grade on with a GPU profile, e.g. 0,1 (default: every visible GPU).")
 @click.option("--slots-per-gpu", type=click.IntRange(min=1), default=1, show_default=True,
               help="Submissions graded at once on each GPU, each capped to that share of its memory.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Grade on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); its workers "
+                   "must see the course and data at the same paths. Default: this machine's pool.")
 @course_dir_option
 @profile_option
 def grade(
     assignment: str, students: tuple[str, ...], workers: int | None, force: bool, engine: str,
-    gpus: str | None, slots_per_gpu: int, course_dir: str | None, profile: str,
+    gpus: str | None, slots_per_gpu: int, scheduler: str | None, course_dir: str | None, profile: str,
 ) -> None:
     """Grade submitted/*/ASSIGNMENT; write autograded/, the gradebook and result JSON.
 
@@ -37,4 +40,4 @@ def grade(
     course = Course.at(course_dir)
     devices = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
     grade_and_report(course, assignment, list(students), profile=get_profile(profile), workers=workers,
-                     force=force, engine=engine, gpus=devices, slots_per_gpu=slots_per_gpu)
+                     force=force, engine=engine, gpus=devices, slots_per_gpu=slots_per_gpu, scheduler=scheduler)

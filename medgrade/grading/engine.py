@@ -1,10 +1,11 @@
 """The batch coordinator: fingerprints, a pool of workers, resume, and the only writer.
 
-Each submission is a :class:`Job` graded in a worker process (a crash there costs that job a
-retry, never the batch). The coordinator writes, per finished job and in this order: the
-autograded notebooks, the gradebook rows, then the result JSON. The result JSON is the journal:
-a submission whose JSON holds the current fingerprint is done, so a rerun after a kill resumes
-with what is missing, and an unchanged submission is not graded twice (``force`` regrades).
+Each submission is a :class:`Job` graded in a worker process, of the local pool or of a Dask
+cluster (a lost worker costs that job a retry, never the batch). The coordinator writes, per
+finished job and in this order: the autograded notebooks, the gradebook rows, then the result
+JSON. The result JSON is the journal: a submission whose JSON holds the current fingerprint is
+done, so a rerun after a kill resumes with what is missing, and an unchanged submission is not
+graded twice (``force`` regrades).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
@@ -28,9 +29,11 @@ from medgrade.results import SubmissionResult, TestResult
 from medgrade.runner.job import Job, JobOutput, run_job
 from medgrade.runner.slots import DeviceSlot, claim_slot
 
-__all__ = ["fingerprint", "grade_class", "result_path", "atomic_write"]
+__all__ = ["fingerprint", "grade_class", "result_path", "atomic_write", "Rounds", "RETRIES"]
 
 Progress = Callable[[int, int, SubmissionResult, bool], None]
+# One round of a backend: run the jobs, yield each with its output, or with why it was lost.
+Rounds = Callable[[list[Job]], Iterator[tuple[Job, JobOutput | str]]]
 RETRIES = 1  # a worker lost to infrastructure is retried once, then reported as such
 
 
@@ -83,6 +86,48 @@ def _infrastructure_failure(job: Job, course: Course, why: str) -> JobOutput:
                                       fingerprint=""), {})
 
 
+def _local_rounds(slots: list[DeviceSlot]) -> Rounds:
+    """The embedded pool: spawn-context worker processes, each holding one device slot."""
+    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded coordinator
+
+    def run(jobs: list[Job]) -> Iterator[tuple[Job, JobOutput | str]]:
+        free = ctx.Queue()
+        for slot in slots:
+            free.put(slot)
+        with ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=claim_slot,
+                                 initargs=(free,)) as pool:
+            futures: dict[Future[JobOutput], Job] = {pool.submit(run_job, j): j for j in jobs}
+            for future in as_completed(futures):
+                try:
+                    yield futures[future], future.result()
+                except BrokenProcessPool as e:
+                    yield futures[future], type(e).__name__
+
+    return run
+
+
+def _drive(course: Course, jobs: list[Job], rounds: Rounds, done: Callable[[SubmissionResult, bool], None]) -> None:
+    """Run ``jobs`` round after round; commit each output; retry a lost job once, then report it."""
+    attempts: dict[str, int] = {}
+    while jobs:
+        lost: list[tuple[Job, str]] = []
+        for job, out in rounds(jobs):
+            if isinstance(out, str):
+                lost.append((job, out))
+                continue
+            _commit(course, out)
+            done(out.result, False)
+        jobs = []
+        for job, why in lost:
+            attempts[job.student] = attempts.get(job.student, 0) + 1
+            if attempts[job.student] > RETRIES:
+                out = _infrastructure_failure(job, course, why)
+                _commit(course, out)
+                done(out.result, False)
+            else:
+                jobs.append(job)
+
+
 def grade_class(
     course: Course,
     assignment: str,
@@ -94,56 +139,37 @@ def grade_class(
     force: bool = False,
     progress: Progress | None = None,
     slots: list[DeviceSlot] | None = None,
+    scheduler: str | None = None,
 ) -> list[SubmissionResult]:
     """Grade ``students``; return their results in input order, reused ones included.
 
     ``slots`` gives each worker process its device (see :mod:`medgrade.runner.slots`); the
-    default is ``workers`` CPU slots.
+    default is ``workers`` CPU slots. With ``scheduler`` (a Dask scheduler's address) the jobs
+    run on that cluster instead (:mod:`medgrade.grading.dask_backend`); ``workers`` and
+    ``slots`` are then ignored, and this process still writes every result.
     """
     results: dict[str, SubmissionResult] = {}
+
+    def done(result: SubmissionResult, reused: bool) -> None:
+        results[result.student] = result
+        if progress:
+            progress(len(results), len(students), result, reused)
+
     jobs: list[Job] = []
     for s in students:
         fp = fingerprint(course, assignment, s, profile)
         prev = None if force else _previous(course, assignment, s)
         if prev is not None and prev.fingerprint == fp:
-            results[s] = prev
-            if progress:
-                progress(len(results), len(students), prev, True)
+            done(prev, True)
         else:
             data = str(data_root) if data_root else None
             jobs.append(Job(str(course.root), assignment, s, asdict(profile), data, fp))
-    attempts: dict[str, int] = {}
-    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded coordinator
-    slots = slots or [DeviceSlot() for _ in range(workers)]
-    while jobs:
-        lost: list[tuple[Job, str]] = []
-        free = ctx.Queue()
-        for slot in slots:
-            free.put(slot)
-        with ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=claim_slot,
-                                 initargs=(free,)) as pool:
-            futures: dict[Future[JobOutput], Job] = {pool.submit(run_job, j): j for j in jobs}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    out = future.result()
-                except BrokenProcessPool as e:
-                    lost.append((job, f"{type(e).__name__}"))
-                    continue
-                _commit(course, out)
-                results[job.student] = out.result
-                if progress:
-                    progress(len(results), len(students), out.result, False)
-        jobs = []
-        for job, why in lost:
-            attempts[job.student] = attempts.get(job.student, 0) + 1
-            if attempts[job.student] > RETRIES:
-                out = _infrastructure_failure(job, course, why)
-                _commit(course, out)
-                results[job.student] = out.result
-                if progress:
-                    progress(len(results), len(students), out.result, False)
-            else:
-                jobs.append(job)
-    return [results[s] for s in students]
+    if jobs and scheduler is not None:
+        from medgrade.grading.dask_backend import dask_rounds  # Dask is optional: imported only here
 
+        shared = [course.root] + ([data_root] if data_root else [])  # every worker must see these
+        with dask_rounds(scheduler, profile=profile, shared=shared) as rounds:
+            _drive(course, jobs, rounds, done)
+    elif jobs:
+        _drive(course, jobs, _local_rounds(slots or [DeviceSlot() for _ in range(workers)]), done)
+    return [results[s] for s in students]

@@ -67,6 +67,16 @@ def summary_table(results: list[SubmissionResult], expected: dict[str, float] | 
     return "\n".join(lines)
 
 
+def _check_cluster_options(engine: str, workers: int | None, gpus: list[str] | None, slots_per_gpu: int) -> None:
+    """On a Dask cluster the workers bring the devices: local sizing options would be ignored."""
+    if engine != "medgrade":
+        raise UsageError("--scheduler grades with the medgrade engine only; leave out --engine nbgrader")
+    given = [o for o, v in (("--workers", workers), ("--gpus", gpus), ("--slots-per-gpu", slots_per_gpu != 1)) if v]
+    if given:
+        raise UsageError(f"{', '.join(given)} size the local pool and do not apply with --scheduler; size the "
+                         "cluster instead (its number of workers, and `--resources GPU=N` on each GPU worker)")
+
+
 def grade_and_report(
     course: Course,
     assignment: str,
@@ -79,12 +89,14 @@ def grade_and_report(
     expected: dict[str, float] | None = None,
     gpus: list[str] | None = None,
     slots_per_gpu: int = 1,
+    scheduler: str | None = None,
 ) -> list[SubmissionResult]:
     """Grade ``students`` (default: everyone who submitted), print progress and a summary.
 
     ``engine="medgrade"`` is the sandboxed, resumable engine; ``"nbgrader"`` runs
     ``nbgrader autograde`` per student, kept for comparison. On a CUDA profile each worker gets
-    one of ``slots_per_gpu`` shares of a GPU in ``gpus`` (default: every visible GPU).
+    one of ``slots_per_gpu`` shares of a GPU in ``gpus`` (default: every visible GPU). With
+    ``scheduler`` the jobs run on that Dask cluster, whose workers bring their own devices.
     """
     course.require(assignment)
     present = course.students(assignment)
@@ -97,13 +109,17 @@ def grade_and_report(
     todo = students or present
     if not todo:
         raise UsageError(f"nothing to grade: no submitted/<student>/{assignment}/ folder")
-    slots = plan_slots(profile, workers=workers or (None if profile.device == "cuda" else default_workers()),
-                       gpus=gpus, slots_per_gpu=slots_per_gpu)
+    if scheduler is not None:
+        _check_cluster_options(engine, workers, gpus, slots_per_gpu)
+        slots, where = [], f"on the Dask cluster at {scheduler}"
+    else:
+        slots = plan_slots(profile, workers=workers or (None if profile.device == "cuda" else default_workers()),
+                           gpus=gpus, slots_per_gpu=slots_per_gpu)
+        where = f"with {len(slots)} worker(s) on {', '.join(sorted({slot.describe() for slot in slots}))}"
     _ensure_in_gradebook(course, assignment)
     n_workers = len(slots)
-    devices = sorted({slot.describe() for slot in slots})
     click.echo(f"grading {len(todo)} submission(s) of {assignment} on the {profile.name} profile "
-               f"with {n_workers} worker(s) on {', '.join(devices)}, engine {engine}")
+               f"{where}, engine {engine}")
     started = time.monotonic()
 
     def progress(i: int, n: int, r: SubmissionResult, reused: bool = False) -> None:
@@ -122,7 +138,8 @@ def grade_and_report(
                                   progress=nb_progress)
     else:
         results = grade_class(course, assignment, todo, profile=profile, data_root=resolve_root(),
-                              workers=n_workers, force=force, progress=progress, slots=slots)
+                              workers=n_workers, force=force, progress=progress, slots=slots,
+                              scheduler=scheduler)
     flagged = [r for r in results if r.findings]
     click.echo("")
     click.echo(summary_table(results, expected))
