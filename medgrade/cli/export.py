@@ -1,0 +1,29 @@
+"""``medgrade export A --format gradescope-csv|nbgrader-csv``: grades as CSV for upload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from medgrade.cli.options import course_dir_option
+from medgrade.course import Course
+from medgrade.gradebook.exports import gradescope_csv, nbgrader_csv
+
+_FORMATS = {"gradescope-csv": gradescope_csv, "nbgrader-csv": nbgrader_csv}
+
+
+@click.command()
+@click.argument("assignment")
+@click.option("--format", "fmt", type=click.Choice(sorted(_FORMATS)), required=True, help="What to write.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: gradebook/exports/ASSIGNMENT-FORMAT.csv).")
+@course_dir_option
+def export(assignment: str, fmt: str, output: str | None, course_dir: str | None) -> None:
+    """Write ASSIGNMENT's grades as CSV: Gradescope's score upload, or nbgrader's export."""
+    course = Course.at(course_dir)
+    text = _FORMATS[fmt](course, assignment)
+    dest = Path(output) if output else course.gradebook_dir / "exports" / f"{assignment}-{fmt}.csv"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text)
+    click.echo(f"wrote {len(text.splitlines()) - 1} row(s) to {dest}")

@@ -1,0 +1,69 @@
+"""Grade exports for upload elsewhere: Gradescope's score CSV and nbgrader's CSV.
+
+Gradescope's "Upload scores" CSV (chosen format): one row per student with the columns
+``Name, SID, Email, Total Score``; Gradescope matches rows to its roster by Email or SID. SID is
+the medgrade student id (the folder under ``submitted/``); Name and Email come from nbgrader's
+gradebook when it holds them (empty otherwise). Scores come from the result JSON files under
+``gradebook/results/<assignment>/``. The nbgrader CSV is nbgrader's own ``export``, limited to
+the assignment.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+
+from medgrade.course import Course
+from medgrade.errors import MedgradeError
+from medgrade.nbgrader_cli import run_nbgrader
+from medgrade.results import SubmissionResult
+
+__all__ = ["GRADESCOPE_COLUMNS", "gradescope_csv", "load_results", "nbgrader_csv"]
+
+GRADESCOPE_COLUMNS = ("Name", "SID", "Email", "Total Score")
+
+
+def load_results(course: Course, assignment: str) -> list[SubmissionResult]:
+    """The graded results of ``assignment``, by student id; an error if there are none."""
+    folder = course.gradebook_dir / "results" / course.require(assignment)
+    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not paths:
+        raise MedgradeError(f"no graded results in {folder}: run `medgrade grade {assignment}` first")
+    return [SubmissionResult.from_dict(json.loads(p.read_text())) for p in paths]
+
+
+def _roster(course: Course) -> dict[str, tuple[str, str]]:
+    """Student id -> (name, email) from nbgrader's gradebook, where it exists."""
+    db = course.gradebook_dir / "gradebook.db"
+    if not db.is_file():
+        return {}
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        return {s.id: (" ".join(p for p in (s.first_name, s.last_name) if p), s.email or "") for s in gb.students}
+
+
+def gradescope_csv(course: Course, assignment: str) -> str:
+    """The CSV text for Gradescope's manual score upload (columns in :data:`GRADESCOPE_COLUMNS`)."""
+    roster = _roster(course)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(GRADESCOPE_COLUMNS)
+    for r in load_results(course, assignment):
+        name, email = roster.get(r.student, ("", ""))
+        writer.writerow([name or r.student, r.student, email, f"{r.score:g}"])
+    return out.getvalue()
+
+
+def nbgrader_csv(course: Course, assignment: str) -> str:
+    """nbgrader's own CSV export of ``assignment`` (one row per student, nbgrader's columns)."""
+    course.require(assignment)
+    with tempfile.TemporaryDirectory(prefix="medgrade-export-") as tmp:
+        dest = Path(tmp) / "grades.csv"
+        run = run_nbgrader(course.root, "export", f"--to={dest}", f"--assignment={assignment}", timeout=300)
+        if not run.ok or not dest.is_file():
+            raise MedgradeError(f"nbgrader export failed:\n{run.tail()}")
+        return dest.read_text()

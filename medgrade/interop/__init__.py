@@ -1,0 +1,1 @@
+"""Interoperability with other grading platforms: Gradescope autograders and Otter-Grader."""
