@@ -14,7 +14,8 @@ from medgrade.author.release import generate_release
 from medgrade.course import Course
 from medgrade.data.root import resolve_root
 from medgrade.errors import UsageError
-from medgrade.grading.engine import grade_class
+from medgrade.grading.engine import atomic_write, grade_class
+from medgrade.grading.integrity import integrity_csv
 from medgrade.grading.nbgrader_backend import autograde_class, default_workers
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult
@@ -146,4 +147,16 @@ def grade_and_report(
     for r in flagged:
         for f in r.findings:
             click.echo(f"  review {r.student}: {f}")
+    _write_integrity(course, assignment, results)
     return results
+
+
+def _write_integrity(course: Course, assignment: str, results: list[SubmissionResult]) -> None:
+    """``gradebook/integrity/A.csv``: every finding of this batch, static, grader and runtime."""
+    csv = integrity_csv(results)
+    dest = course.gradebook_dir / "integrity" / f"{assignment}.csv"
+    atomic_write(dest, csv)
+    rows = csv.splitlines()[1:]
+    students = len({row.split(",", 1)[0] for row in rows})
+    click.echo(f"integrity report: {dest.relative_to(course.root)} "
+               f"({len(rows)} finding(s) for {students} of {len(results)} submission(s))")

@@ -14,7 +14,6 @@ import pytest
 from medgrade.course import Course
 from medgrade.grading.engine import grade_class
 from medgrade.nbgrader_cli import run_nbgrader
-from medgrade.runner.confine import detect_protections
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, make_course, submit
 
 pytestmark = pytest.mark.xdist_group("engine")
@@ -95,7 +94,16 @@ def test_honest_students_and_the_gradebook_are_untouched(graded) -> None:
     assert len(rows) == 1 + 2 + len(ATTACKS)
 
 
-@pytest.mark.skipif(not detect_protections().contained, reason="needs PID namespaces")
-def test_the_kernel_tree_is_gone_after_grading(graded) -> None:
-    assert [p for p in psutil.process_iter(["cmdline"]) if "medgrade-sandbox" in " ".join(p.info["cmdline"] or [])
-            and "ipykernel" in " ".join(p.info["cmdline"] or [])] == []
+def test_the_ta_sees_flags_in_the_summary_and_the_class_integrity_report(graded) -> None:
+    from click.testing import CliRunner
+
+    from medgrade.cli.main import cli
+
+    root, _ = graded
+    out = CliRunner().invoke(cli, ["grade", ASSIGNMENT, "--course-dir", str(root), "--workers", "1",
+                                   "--student", "patcher", "--student", "honest"]).output
+    assert "review patcher: integrity: patching in cell double, line 2: assigns builtins.abs" in out
+    assert "integrity report: gradebook/integrity/99_tiny.csv (1 finding(s) for 1 of 2 submission(s))" in out
+    rows = (root / "gradebook" / "integrity" / f"{ASSIGNMENT}.csv").read_text().splitlines()
+    assert rows == ["student,kind,finding",
+                    'patcher,static,"integrity: patching in cell double, line 2: assigns builtins.abs"']
