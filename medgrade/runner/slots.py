@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,9 +89,24 @@ _SLOT: DeviceSlot = DeviceSlot()
 
 
 def claim_slot(queue: Any) -> None:
-    """Pool initializer: take one slot from ``queue`` for this worker process's whole life."""
+    """Pool initializer: take one slot from ``queue`` for this worker process's whole life.
+
+    The worker also asks to be killed with its coordinator: a grader killed with SIGKILL must
+    not leave workers (and, through them, kernels) running student code with nobody to stop it.
+    """
     global _SLOT
+    _die_with_parent()
     _SLOT = queue.get(timeout=60)
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
 
 def current_slot() -> DeviceSlot:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.tiny_course import ASSIGNMENT, make_course, submit
@@ -51,8 +52,11 @@ def test_sigkill_then_rerun_equals_uninterrupted(tmp_path) -> None:
     deadline = time.monotonic() + 120
     while not (results.is_dir() and len(list(results.glob("*.json"))) >= 2) and time.monotonic() < deadline:
         time.sleep(0.1)
+    workers = psutil.Process(proc.pid).children(recursive=True)  # pool workers and their kernels
     os.kill(proc.pid, signal.SIGKILL)  # the coordinator only, as `kill -9 PID` would
     proc.wait()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == [], f"left running: {[' '.join(p.cmdline())[:80] for p in alive]}"
     done_before = len(list(results.glob("*.json")))
     assert 2 <= done_before < len(STUDENTS), "the kill should land mid-batch"
 
