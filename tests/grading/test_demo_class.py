@@ -72,3 +72,25 @@ def test_nbgrader_export_reads_the_gradebook(graded) -> None:
     rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
     assert set(rows) == {s.name for s in DEMO_CLASS}
     assert float(rows["ada"]["score"]) == 26 and float(rows["cara"]["score"]) == 0
+
+
+def test_scores_equal_nbgrader_autograde_on_the_demo_class(graded, tmp_path) -> None:
+    """The same class through `nbgrader autograde`: every test scores the same for every student.
+
+    The demo class triggers none of the deliberate differences (stderr in a test cell, a dead
+    kernel), so the two engines must agree test by test, errors included.
+    """
+    from tests.conftest import copy_course
+
+    course, _, ours = graded
+    theirs_course = copy_course(tmp_path / "nbgrader")
+    place_class(theirs_course)
+    result = CliRunner().invoke(cli, ["grade", DEMO_ASSIGNMENT, "--engine", "nbgrader", "--workers", "1",
+                                      "--course-dir", str(theirs_course.root)])
+    assert result.exit_code == 0, result.output
+    theirs = {p.stem: json.loads(p.read_text())
+              for p in (theirs_course.gradebook_dir / "results" / DEMO_ASSIGNMENT).glob("*.json")}
+    assert set(theirs) == set(ours)
+    for student in ours:
+        assert [(t["grade_id"], t["points"]) for t in theirs[student]["tests"]] == \
+               [(t["grade_id"], t["points"]) for t in ours[student]["tests"]], student
