@@ -248,6 +248,13 @@ def _as_losses(losses: Sequence[Any], name: str) -> np.ndarray:
     return arr
 
 
+def _pct(x: float) -> str:
+    """A percentage to one decimal, with no "-0.0%" from a slope of -1e-17 on a flat curve."""
+    if not math.isfinite(x):
+        return f"{x:.1%}"
+    return f"{round(x * 100, 1) + 0.0:.1f}%"
+
+
 def check_loss_decreasing(losses: Sequence[Any], *, min_relative_drop: float = 0.1,
                           name: str = "loss") -> None:
     """Raise unless the loss curve falls by ``min_relative_drop`` (a fraction of the start).
@@ -267,7 +274,7 @@ def check_loss_decreasing(losses: Sequence[Any], *, min_relative_drop: float = 0
             expected=f"a relative drop >= {min_relative_drop:.1%} from the first to the last "
             "fifth of training",
             observed=f"mean of first fifth {fmt_num(first)}, last fifth {fmt_num(last)} "
-            f"(drop {drop:.1%}; fitted trend drop {trend:.1%}) over {arr.size} values",
+            f"(drop {_pct(drop)}; fitted trend drop {_pct(trend)}) over {arr.size} values",
             value=drop, threshold=min_relative_drop,
             hint="the loss rose: the learning rate may be too high or the update has the wrong "
             "sign." if last > first else "the loss is flat: check that optimizer.step() and "

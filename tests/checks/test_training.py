@@ -148,6 +148,11 @@ class TestLossDecreasing:
         assert not np.all(np.diff(losses) < 0)
         check_loss_decreasing(list(losses), min_relative_drop=0.3)
 
+    def test_rounding_noise_is_never_a_negative_zero(self) -> None:
+        from medgrade.checks.training import _pct
+
+        assert [_pct(-1e-17), _pct(1e-17), _pct(-0.1234)] == ["0.0%", "0.0%", "-12.3%"]
+
     def test_flat_curve_reports_both_figures(self) -> None:
         with pytest.raises(CheckFailure, match=r"mean of first fifth 2\.3, last fifth 2\.3 "
                            r"\(drop 0\.0%; fitted trend drop 0\.0%\) over 10 values.*flat") as e:
