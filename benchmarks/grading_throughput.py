@@ -3,8 +3,9 @@
 Builds a scratch course holding the assignment's source and release and a class of N
 submissions (the completed reference, so every notebook does the same work), then measures:
 
-1. the notebook's own compute: the completed reference executed once by plain nbclient, no
-   sandbox, no grading (the floor any grader pays per submission);
+1. the notebook's own compute: the source notebook (reference solution and hidden tests, what
+   grading executes) run once by plain nbclient, no sandbox, no grading (the floor any grader
+   pays per submission);
 2. ``nbgrader autograde ASSIGNMENT`` on the whole class: nbgrader's one-student-at-a-time loop;
 3. ``medgrade grade`` on the same class with ``--workers`` kernels at once, sandboxed.
 
@@ -70,12 +71,16 @@ def build_class(root: Path, assignment: str, n: int) -> None:
 
 
 def notebook_compute(root: Path, assignment: str, profile: str) -> float:
-    """Seconds to execute one submission with plain nbclient: the notebooks' own work."""
+    """Seconds to execute what grading executes, with plain nbclient: the notebooks' own work.
+
+    That is the source notebook (the reference solution *with* its hidden tests, which train
+    models under the profile's budget), not the submission alone, whose public tests are less.
+    """
     from nbclient import NotebookClient
 
     from medgrade.course import kernel_env
 
-    folder = root / "submitted" / "s00" / assignment
+    folder = root / "source" / assignment
     env = kernel_env(profile=profile)
     saved = dict(os.environ)
     os.environ.update(env)  # nbclient starts the kernel with this process's environment
