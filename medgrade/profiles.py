@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["Profile", "PROFILES", "get_profile", "active_profile"]
+__all__ = ["Profile", "PROFILES", "get_profile", "active_profile", "grading_seed"]
 
 ENV_VAR = "MEDGRADE_PROFILE"
+SEED_VAR = "MEDGRADE_SEED"
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,16 @@ def active_profile() -> Profile:
         return PROFILES["gpu" if torch.cuda.is_available() else "cpu"]
     except ImportError:
         return PROFILES["cpu"]
+
+
+def grading_seed() -> int:
+    """The seed a hidden test trains from: 0, unless ``medgrade calibrate`` varies it.
+
+    The grader sets ``MEDGRADE_SEED`` (students are always graded at seed 0); calibration
+    grades the reference and the mutants at seeds 0..N-1 to show that a threshold holds for
+    every seed and not by luck.
+    """
+    try:
+        return int(os.environ.get(SEED_VAR, "0"))
+    except ValueError:
+        return 0

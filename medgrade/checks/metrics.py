@@ -15,6 +15,7 @@ import numpy as np
 
 from medgrade.checks._util import describe, fmt_num, to_numpy
 from medgrade.checks.failure import CheckFailure
+from medgrade.checks.measure import note
 
 __all__ = [
     "METRICS",
@@ -150,6 +151,7 @@ def metric_value(metric: str, y_true: Any, y: Any, *, pos_label: int = 1,
 
 def _threshold_check(check: str, metric: str, value: float, at_least: float, name: str,
                      hint: str, n: int) -> None:
+    note(check, name, value, at_least)
     if value < at_least:
         raise CheckFailure(
             check, name=name, expected=f"{metric} >= {at_least:.3f}",

@@ -25,6 +25,7 @@ import torch
 
 from medgrade.checks._util import describe, fmt_shape, to_numpy
 from medgrade.checks.failure import CheckFailure
+from medgrade.checks.measure import note
 
 __all__ = ["EMPTY_RULE", "dice_score", "check_dice", "LesionCounts", "lesion_counts",
            "check_lesion_detection"]
@@ -95,6 +96,7 @@ def check_dice(pred: Any, target: Any, *, at_least: float | Sequence[float],
     limits = np.broadcast_to(np.asarray(at_least, dtype=np.float64), per_channel.shape)
     margins = per_channel - limits
     worst = int(np.argmin(margins))
+    note("check_dice", name, float(per_channel[worst]), float(limits[worst]))
     if margins[worst] < 0:
         labels = list(channel_names) if channel_names else [str(c) for c in
                                                             range(per_channel.size)]
@@ -174,6 +176,10 @@ def check_lesion_detection(pred: Any, target: Any, *, min_tpf: float | None = No
     if min_tpf is None and min_ppv is None:
         raise TypeError("give min_tpf, min_ppv or both")
     c = lesion_counts(pred, target, connectivity=connectivity)
+    if min_tpf is not None:
+        note("check_lesion_detection", f"{name} (TPF)", c.tpf, min_tpf)
+    if min_ppv is not None:
+        note("check_lesion_detection", f"{name} (PPV)", c.ppv, min_ppv)
     if min_tpf is not None and c.tpf < min_tpf:
         raise CheckFailure(
             "check_lesion_detection", name=name, expected=f"lesion TPF >= {min_tpf:.3f}",

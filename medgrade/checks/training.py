@@ -18,6 +18,7 @@ from torch import nn
 
 from medgrade.checks._util import describe, fmt_num, fmt_shape, model_device, seeded, to_tensor
 from medgrade.checks.failure import CheckFailure
+from medgrade.checks.measure import note
 
 __all__ = [
     "check_train_step",
@@ -217,6 +218,10 @@ def check_overfit_one_batch(model: nn.Module, *, loss_fn: LossFn, x: Any, y: Any
         drop = (initial - final) / abs(initial) if initial else 0.0
         ok, value, threshold = drop >= float(min_drop or 0), drop, float(min_drop or 0)
         expected = f"a relative loss drop >= {fmt_num(threshold)} after {steps} steps"
+    if at_most_loss is not None:
+        note("check_overfit_one_batch", name, final, at_most_loss, higher_is_better=False)
+    else:
+        note("check_overfit_one_batch", name, value, threshold)
     if not ok or not math.isfinite(final):
         raise CheckFailure(
             "check_overfit_one_batch", name=name, expected=expected,
@@ -268,6 +273,7 @@ def check_loss_decreasing(losses: Sequence[Any], *, min_relative_drop: float = 0
     drop = (first - last) / abs(first) if first else (0.0 if last == first else -math.inf)
     slope = float(np.polyfit(np.arange(arr.size), arr, 1)[0])
     trend = -slope * (arr.size - 1) / abs(first) if first else 0.0
+    note("check_loss_decreasing", name, drop, min_relative_drop)
     if drop < min_relative_drop:
         raise CheckFailure(
             "check_loss_decreasing", name=name,

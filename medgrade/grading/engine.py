@@ -49,9 +49,9 @@ def result_path(course: Course, assignment: str, student: str) -> Path:
     return course.gradebook_dir / "results" / assignment / f"{student}.json"
 
 
-def fingerprint(course: Course, assignment: str, student: str, profile: Profile) -> str:
-    """Hash of everything a grade depends on: submission, source, release, profile, version."""
-    h = hashlib.sha256(f"{__version__}\0{profile}\0".encode())
+def fingerprint(course: Course, assignment: str, student: str, profile: Profile, seed: int = 0) -> str:
+    """Hash of everything a grade depends on: submission, source, release, profile, seed, version."""
+    h = hashlib.sha256(f"{__version__}\0{profile}\0".encode() + (f"seed {seed}\0".encode() if seed else b""))
     folders = [course.submitted / student / assignment, course.source / assignment, course.release / assignment]
     for folder in folders:
         for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
@@ -140,13 +140,15 @@ def grade_class(
     progress: Progress | None = None,
     slots: list[DeviceSlot] | None = None,
     scheduler: str | None = None,
+    seed: int = 0,
 ) -> list[SubmissionResult]:
     """Grade ``students``; return their results in input order, reused ones included.
 
     ``slots`` gives each worker process its device (see :mod:`medgrade.runner.slots`); the
     default is ``workers`` CPU slots. With ``scheduler`` (a Dask scheduler's address) the jobs
     run on that cluster instead (:mod:`medgrade.grading.dask_backend`); ``workers`` and
-    ``slots`` are then ignored, and this process still writes every result.
+    ``slots`` are then ignored, and this process still writes every result. ``seed`` (0 for
+    students) seeds the kernel and is what hidden tests read with ``grading_seed()``.
     """
     results: dict[str, SubmissionResult] = {}
 
@@ -157,13 +159,13 @@ def grade_class(
 
     jobs: list[Job] = []
     for s in students:
-        fp = fingerprint(course, assignment, s, profile)
+        fp = fingerprint(course, assignment, s, profile, seed)
         prev = None if force else _previous(course, assignment, s)
         if prev is not None and prev.fingerprint == fp:
             done(prev, True)
         else:
             data = str(data_root) if data_root else None
-            jobs.append(Job(str(course.root), assignment, s, asdict(profile), data, fp))
+            jobs.append(Job(str(course.root), assignment, s, asdict(profile), data, fp, seed))
     if jobs and scheduler is not None:
         from medgrade.grading.dask_backend import dask_rounds  # Dask is optional: imported only here
 

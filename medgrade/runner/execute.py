@@ -9,6 +9,8 @@ and where.
 
 from __future__ import annotations
 
+import ast
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,10 @@ __all__ = ["TestOutcome", "Execution", "execute"]
 TIMEOUT_ENAME = "CellTimeout"
 MAX_OUTPUT_BYTES = 1_000_000  # per cell; the rest is dropped with a note
 _DROPPED = "[medgrade: output"
+# Evaluated in the kernel after a test cell: medgrade.checks.measure's log, drained (the grader
+# itself never imports medgrade.checks, which would load torch into every worker).
+MEASURE_EXPRESSION = "__import__('medgrade.checks.measure', fromlist=['drain_json']).drain_json()"
+_MEASURED_KEYS = {"check", "name", "value", "threshold", "direction", "passed"}
 
 
 
@@ -88,6 +94,22 @@ def _seed(client: _Client, seed: int, profile: Profile) -> None:
     client.wait_for_reply(msg_id)
 
 
+def _keep_measurements(client: _Client, cell: NotebookNode) -> None:
+    """Move the kernel's measurement log into the cell's metadata (for calibration only)."""
+    assert client.kc is not None
+    try:
+        msg_id = client.kc.execute("", silent=True, store_history=False, user_expressions={"m": MEASURE_EXPRESSION})
+        reply = client.wait_for_reply(msg_id) or {}
+        found = reply["content"]["user_expressions"]["m"]
+        text = found["data"]["text/plain"] if found.get("status") == "ok" else "'[]'"
+        records = json.loads(ast.literal_eval(text[:1_000_000]))
+    except Exception:  # a dead or busy kernel, or a log the student broke: nothing to keep
+        return
+    kept = [{k: r[k] for k in _MEASURED_KEYS} for r in records if isinstance(r, dict) and _MEASURED_KEYS <= r.keys()]
+    if kept:
+        cell.metadata.setdefault("medgrade", {})["measured"] = kept
+
+
 def execute(
     prepared: Prepared, *, workdir: Path, spec_dir: Path, env: dict[str, str], profile: Profile, seed: int = 0
 ) -> Execution:
@@ -119,6 +141,7 @@ def execute(
                         client.execute_cell(cell, current)
                         if current in tests:
                             _judge(run, tests[current], cell, profile)
+                            _keep_measurements(client, cell)
                 except (DeadKernelError, RuntimeError) as e:
                     reason = dog.reason or "the kernel died"
                     run.stopped = f"{reason} in cell {current + 1}"

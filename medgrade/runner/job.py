@@ -37,6 +37,7 @@ class Job:
     profile: dict[str, Any]  # a Profile as a dict: jobs cross process (and later machine) bounds
     data_root: str | None
     fingerprint: str = ""
+    seed: int = 0  # 0 for students; medgrade calibrate varies it
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,8 @@ def run_job(job: Job) -> JobOutput:
             workdir.mkdir()
             link = populate(workdir, aux, Path(job.data_root) if job.data_root else None)
             write_kernelspec(spec_dir, protections, confinement_for(course, Path(tmp), job.data_root))
-            run = execute(prepared, workdir=workdir, spec_dir=spec_dir,
-                          env=sandbox_env(profile, workdir, link, current_slot()), profile=profile)
+            run = execute(prepared, workdir=workdir, spec_dir=spec_dir, profile=profile, seed=job.seed,
+                          env=sandbox_env(profile, workdir, link, current_slot(), seed=job.seed))
         for t in prepared.tests:
             o = run.outcomes[t.grade_id]
             tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,

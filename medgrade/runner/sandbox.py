@@ -45,7 +45,7 @@ def write_kernelspec(folder: Path, protections: Protections, confinement: Confin
 
 
 def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None,
-                slot: DeviceSlot | None = None) -> dict[str, str]:
+                slot: DeviceSlot | None = None, seed: int = 0) -> dict[str, str]:
     """The kernel's whole environment: nothing of the grader's leaks in; ``slot`` confines the GPU."""
     threads = str(profile.threads)
     env = {
@@ -57,6 +57,7 @@ def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None,
         "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",
         "MEDGRADE_PROFILE": profile.name,
+        "MEDGRADE_SEED": str(int(seed)),
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
