@@ -12,6 +12,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from medgrade.author.mutants import Mutant, load_mutants, write_submission
 from medgrade.author.release import scratch_course
 from medgrade.course import Course
@@ -21,7 +23,7 @@ from medgrade.grading.engine import grade_class
 from medgrade.grading.nbgrader_backend import default_workers, grade_cells
 from medgrade.profiles import Profile
 
-__all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment"]
+__all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment", "place_columns"]
 
 REFERENCE, BLANK = "reference", "blank-release"
 
@@ -100,12 +102,13 @@ def _columns(course: Course, assignment: str, mutants: list[Mutant]) -> list[Col
     return columns
 
 
-def _place(course: Course, assignment: str, root: Path, mutants: list[Mutant]) -> Course:
+def place_columns(course: Course, assignment: str, root: Path, mutants: list[Mutant], *, blank: bool = True) -> Course:
+    """A scratch course at ``root`` whose students are the reference, the blank release and the mutants."""
     scratch = scratch_course(course, assignment, root)
     released = course.release / assignment
     if not released.is_dir():
         raise CourseError(f"release/{assignment} does not exist; run: medgrade release {assignment}")
-    for student, origin in ((REFERENCE, course.source / assignment), (BLANK, released)):
+    for student, origin in ((REFERENCE, course.source / assignment), (BLANK, released))[:2 if blank else 1]:
         dest = root / "submitted" / student / assignment
         dest.mkdir(parents=True)
         for item in origin.iterdir():
@@ -117,6 +120,23 @@ def _place(course: Course, assignment: str, root: Path, mutants: list[Mutant]) -
     return scratch
 
 
+def calibration_problems(course: Course, assignment: str, scratch: Course, profile: Profile) -> list[str]:
+    """The committed calibration record against the thresholds the reference just met."""
+    from medgrade.author.calibrate import load_record, measured_in, record_problems, threshold_problems
+
+    record = load_record(course, assignment)
+    if record is None or record["profile"] != profile.name:
+        return []
+    problems = [f"calibration.json: {p}" for p in record_problems(record)]
+    for src in course.source_notebooks(assignment):
+        path = scratch.autograded / REFERENCE / assignment / src.name
+        if path.is_file():
+            for gid, logged in measured_in(nbformat.read(path, as_version=4)).items():
+                for m in logged:
+                    problems.extend(threshold_problems(record, gid, m))
+    return problems
+
+
 def validate_assignment(
     course: Course, assignment: str, *, profile: Profile, workers: int | None = None
 ) -> ValidationReport:
@@ -125,12 +145,13 @@ def validate_assignment(
     mutants = load_mutants(course, assignment)
     columns = _columns(course, assignment, mutants)
     with tempfile.TemporaryDirectory(prefix=f"medgrade-validate-{assignment}-") as tmp:
-        scratch = _place(course, assignment, Path(tmp), mutants)
+        scratch = place_columns(course, assignment, Path(tmp), mutants)
         # The same engine, profile and data as students get.
         results = grade_class(scratch, assignment, [c.student for c in columns], profile=profile,
                               data_root=resolve_root(), workers=workers or default_workers())
+        problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
+        problems += calibration_problems(course, assignment, scratch, profile)
     by_student = {r.student: r for r in results}
-    problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
     rows = []
     for i, (gid, points) in enumerate(
         (gid, pts) for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)

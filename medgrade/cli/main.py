@@ -28,6 +28,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from medgrade.cli.calibrate import calibrate
     from medgrade.cli.check import check
     from medgrade.cli.data import data
     from medgrade.cli.demo import demo
@@ -38,7 +39,7 @@ def _register() -> None:
     from medgrade.cli.release import release
     from medgrade.cli.validate import validate
 
-    for command in (release, validate, grade, demo, data, check, feedback, export, export_autograder):
+    for command in (release, validate, calibrate, grade, demo, data, check, feedback, export, export_autograder):
         cli.add_command(command)
 
 

@@ -1,0 +1,290 @@
+"""``medgrade calibrate``: show that each threshold holds across seeds, for the reference and the mutants.
+
+The reference solution and every mutant are graded by the same engine as students, once per
+seed (``MEDGRADE_SEED``, read in hidden tests with ``grading_seed()``). After each test cell the
+grader keeps what every threshold check measured (:mod:`medgrade.checks.measure`); this module
+gathers those figures into ``reference_solutions/A/calibration.json`` and a PNG of each
+measurement's spread against its threshold, and judges them:
+
+- the reference must pass every test in every seed;
+- a mutant must fail each test its YAML says it fails, passing it in at most one seed in 20;
+- a threshold *separates* when every mutant it catches (one whose figure fell below it in some
+  seed) stays below the reference's worst seed. The recommended threshold is halfway between
+  the best such mutant and the reference's worst seed; with no mutant to separate, half the
+  reference's spread below its worst seed.
+
+``medgrade validate`` (run in ``make test``) compares each threshold of a hidden test with the
+committed record and names the figures when a change no longer separates.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import platform
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from medgrade import __version__
+from medgrade.author.mutants import load_mutants
+from medgrade.author.validate import REFERENCE, place_columns
+from medgrade.course import Course
+from medgrade.data.root import resolve_root
+from medgrade.errors import CourseError
+from medgrade.grading.engine import grade_class
+from medgrade.grading.nbgrader_backend import default_workers, grade_cells
+from medgrade.profiles import Profile
+
+__all__ = ["SCHEMA", "RECORD", "FIGURE", "calibrate_assignment", "load_record", "threshold_problems",
+           "record_problems", "measured_in", "allowed_passes"]
+
+SCHEMA = 1
+RECORD, FIGURE = "calibration.json", "calibration.png"
+_PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "monai", "medmnist", "pyradiomics")
+
+
+def allowed_passes(seeds: int) -> int:
+    """How many seeds a mutant may pass a test it must fail: one in 20."""
+    return seeds // 20
+
+
+def measured_in(nb: nbformat.NotebookNode) -> dict[str, list[dict[str, Any]]]:
+    """grade_id -> the threshold comparisons its test cell logged (autograded notebook metadata)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        measured = cell.metadata.get("medgrade", {}).get("measured")
+        if gid and measured:
+            out[gid] = list(measured)
+    return out
+
+
+def _passes(value: float | None, threshold: float, direction: str) -> bool:
+    if value is None:
+        return False
+    return value >= threshold if direction == ">=" else value <= threshold
+
+
+def _fmt(v: float | None) -> str:
+    return "none" if v is None else f"{v:.3f}"
+
+
+def _analyse(m: dict[str, Any], must_fail: list[str]) -> dict[str, Any]:
+    """Fill a measurement's summary: the reference's range, margin, recommendation, separation."""
+    up = m["direction"] == ">="
+    worst, best = (min, max) if up else (max, min)
+    ref = [v for v in m["reference"] if v is not None]
+    caught = {name: vals for name, vals in m["mutants"].items() if name in must_fail
+              and any(v is not None and not _passes(v, m["threshold"], m["direction"]) for v in vals)}
+    m["reference_worst"] = worst(ref) if ref else None
+    m["reference_best"] = best(ref) if ref else None
+    m["caught"] = sorted(caught)
+    closest = best((v for vals in caught.values() for v in vals if v is not None), default=None)
+    m["closest_mutant"] = closest
+    if not ref:
+        m.update(margin=None, recommended=None, separates=False)
+        return m
+    r_worst = m["reference_worst"]
+    m["margin"] = (r_worst - m["threshold"]) if up else (m["threshold"] - r_worst)
+    if closest is None:
+        spread = abs(m["reference_best"] - r_worst) or 0.01 * abs(r_worst) or 0.01
+        m["recommended"] = r_worst - spread / 2 if up else r_worst + spread / 2
+        m["separates"] = True
+    else:
+        m["recommended"] = (r_worst + closest) / 2
+        m["separates"] = (closest < r_worst) if up else (closest > r_worst)
+    return m
+
+
+@dataclass(frozen=True)
+class Calibration:
+    record: dict[str, Any]
+    path: Path
+    figure: Path | None
+
+    @property
+    def problems(self) -> list[str]:
+        return record_problems(self.record)
+
+    def table(self) -> str:
+        r = self.record
+        lines = [f"{r['assignment']} ({r['profile']} profile, {r['seeds']} seeds)"]
+        for gid, t in r["tests"].items():
+            rates = ", ".join(f"{c} {sum(p)}/{len(p)}" for c, p in t["passed"].items())
+            lines.append(f"  {gid}: passes {rates}")
+            for m in t["measurements"]:
+                sep = "separates" if m["separates"] else "DOES NOT SEPARATE"
+                lines.append(f"    {m['name']}: threshold {m['direction']} {m['threshold']:g}; reference "
+                             f"{_fmt(m['reference_worst'])}..{_fmt(m['reference_best'])} (margin "
+                             f"{_fmt(m['margin'])}); closest caught mutant {_fmt(m['closest_mutant'])}; "
+                             f"recommended {_fmt(m['recommended'])}; {sep}")
+        lines.extend(f"  problem: {p}" for p in self.problems)
+        lines.append(f"  wrote {self.path}" + (f" and {self.figure}" if self.figure else ""))
+        return "\n".join(lines)
+
+
+def record_problems(record: dict[str, Any]) -> list[str]:
+    """What makes a calibration record unfair: reference failures, mutants passing, no separation."""
+    problems = []
+    seeds = record["seeds"]
+    for gid, t in record["tests"].items():
+        ref = t["passed"].get(REFERENCE, [])
+        failed = [s for s, ok in zip(record["seed_list"], ref, strict=True) if not ok]
+        if failed:
+            problems.append(f"{gid}: the reference failed in {len(failed)} of {seeds} seeds (seeds {failed})")
+        for name in t["must_fail"]:
+            n = sum(t["passed"].get(name, []))
+            if n > allowed_passes(seeds):
+                problems.append(f"{gid}: mutant {name} passed in {n} of {seeds} seeds; it must fail "
+                                f"(at most {allowed_passes(seeds)} allowed)")
+        for m in t["measurements"]:
+            if not m["separates"]:
+                problems.append(f"{gid}: {m['name']!r} threshold {m['threshold']:g} does not separate: the "
+                                f"reference's worst seed {_fmt(m['reference_worst'])} vs the closest caught "
+                                f"mutant {_fmt(m['closest_mutant'])}")
+    return problems
+
+
+def threshold_problems(record: dict[str, Any], gid: str, measurement: dict[str, Any]) -> list[str]:
+    """Problems with a threshold now in a hidden test, judged on the recorded figures."""
+    test = record["tests"].get(gid)
+    if test is None:
+        return []
+    known = next((m for m in test["measurements"] if m["name"] == measurement["name"]), None)
+    if known is None or math.isclose(known["threshold"], measurement["threshold"], rel_tol=0, abs_tol=1e-12):
+        return []
+    new, d, seeds = float(measurement["threshold"]), known["direction"], record["seeds"]
+    head = (f"{gid}: {known['name']!r} threshold is now {new:g}, calibrated at {known['threshold']:g} "
+            f"({record['profile']} profile, {seeds} seeds)")
+    ref_fail = sum(not _passes(v, new, d) for v in known["reference"])
+    problems = []
+    if ref_fail:
+        problems.append(f"{head}: the reference would fail in {ref_fail} of {seeds} recorded seeds "
+                        f"(worst {_fmt(known['reference_worst'])})")
+    for name, vals in known["mutants"].items():
+        if name in known["caught"]:
+            n = sum(_passes(v, new, d) for v in vals)
+            if n > allowed_passes(seeds):
+                best = max if d == ">=" else min
+                problems.append(f"{head}: mutant {name} would pass in {n} of {seeds} recorded seeds "
+                                f"(best {_fmt(best((v for v in vals if v is not None), default=None))})")
+    if not problems:
+        problems.append(f"{head}: the recorded figures still separate, but the record is stale; rerun "
+                        f"`medgrade calibrate {record['assignment']} --seeds {seeds}`")
+    return problems
+
+
+def load_record(course: Course, assignment: str) -> dict[str, Any] | None:
+    path = course.reference / assignment / RECORD
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except ValueError as e:
+        raise CourseError(f"{path}: not valid JSON ({e}); rerun: medgrade calibrate {assignment}") from e
+    if record.get("schema") != SCHEMA:
+        raise CourseError(f"{path}: calibration schema {record.get('schema')!r}, expected {SCHEMA}; "
+                          f"rerun: medgrade calibrate {assignment}")
+    return record
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "medgrade": __version__}
+    for pkg in _PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def calibrate_assignment(
+    course: Course, assignment: str, *, seeds: int, profile: Profile, workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None, out_dir: Path | None = None,
+) -> Calibration:
+    """Grade the reference and every mutant at seeds 0..``seeds``-1; write the record and figure."""
+    course.require(assignment)
+    if seeds < 1:
+        raise CourseError("calibration needs at least one seed")
+    mutants = load_mutants(course, assignment)
+    columns = [REFERENCE, *(f"mutant-{m.name}" for m in mutants)]
+    label = {REFERENCE: REFERENCE, **{f"mutant-{m.name}": m.name for m in mutants}}
+    full = {gid: pts for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)}
+    passed: dict[str, dict[str, list[bool]]] = {gid: {label[c]: [] for c in columns} for gid in full}
+    values: dict[str, dict[str, dict[str, Any]]] = {gid: {} for gid in full}
+    with tempfile.TemporaryDirectory(prefix=f"medgrade-calibrate-{assignment}-") as tmp:
+        scratch = place_columns(course, assignment, Path(tmp), mutants, blank=False)
+        for i, seed in enumerate(range(seeds)):
+            results = grade_class(scratch, assignment, columns, profile=profile, data_root=resolve_root(),
+                                  workers=workers or default_workers(), seed=seed)
+            for r in results:
+                col = label[r.student]
+                for t in r.tests:
+                    passed[t.grade_id][col].append(t.status == "passed")
+                measured: dict[str, list[dict[str, Any]]] = {}
+                for src in scratch.source_notebooks(assignment):
+                    nb_path = scratch.autograded / r.student / assignment / src.name
+                    if nb_path.is_file():
+                        measured.update(measured_in(nbformat.read(nb_path, as_version=4)))
+                for gid, logged in measured.items():
+                    for m in logged:
+                        slot = values[gid].setdefault(m["name"], {
+                            "name": m["name"], "check": m["check"], "threshold": m["threshold"],
+                            "direction": m["direction"], "reference": [None] * seeds,
+                            "mutants": {label[c]: [None] * seeds for c in columns if c != REFERENCE}})
+                        series = slot["reference"] if col == REFERENCE else slot["mutants"][col]
+                        series[i] = m["value"]  # the last comparison of that name in the cell
+            if progress:
+                progress(i + 1, seeds)
+    must_fail = {gid: sorted(m.name for m in mutants if m.expected.get(gid, full[gid]) < full[gid]) for gid in full}
+    record = {
+        "schema": SCHEMA, "assignment": assignment, "profile": profile.name, "device": profile.device,
+        "seeds": seeds, "seed_list": list(range(seeds)), "machine": f"{platform.machine()}, {platform.system()}",
+        "versions": _versions(), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "mutants": {m.name: m.bug for m in mutants},
+        "tests": {gid: {"points": full[gid], "must_fail": must_fail[gid], "passed": passed[gid],
+                        "measurements": [_analyse(m, must_fail[gid]) for m in values[gid].values()]} for gid in full},
+    }
+    target = out_dir or course.reference / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / RECORD
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return Calibration(record, path, _draw(record, target / FIGURE))
+
+
+def _draw(record: dict[str, Any], path: Path) -> Path | None:
+    """One panel per measurement: each seed's figure per submission, and the threshold."""
+    panels = [(gid, m) for gid, t in record["tests"].items() for m in t["measurements"]]
+    if not panels:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 1.2 + 0.35 * (1 + len(record["mutants"])) * len(panels)),
+                             squeeze=False)
+    for ax, (gid, m) in zip(axes[:, 0], panels, strict=True):
+        rows = [(REFERENCE, m["reference"])] + sorted(m["mutants"].items())
+        for y, (name, vals) in enumerate(rows):
+            xs = [v for v in vals if v is not None]
+            ax.scatter(xs, [y] * len(xs), s=12, alpha=0.7, color="tab:green" if name == REFERENCE else "tab:red")
+        ax.axvline(m["threshold"], color="black", linestyle="--", linewidth=1, label="threshold")
+        if m.get("recommended") is not None:
+            ax.axvline(m["recommended"], color="tab:blue", linestyle=":", linewidth=1, label="recommended")
+        ax.set_yticks(range(len(rows)), [n for n, _ in rows], fontsize=7)
+        ax.set_title(f"{gid}: {m['name']} ({m['direction']} {m['threshold']:g})", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    axes[0, 0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{record['assignment']}: {record['seeds']} seeds, {record['profile']} profile", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,42 @@
+"""``medgrade calibrate A --seeds N``: each threshold across seeds, for the reference and the mutants."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from medgrade.author.calibrate import calibrate_assignment
+from medgrade.cli.options import course_dir_option, profile_option
+from medgrade.course import Course
+from medgrade.profiles import get_profile
+
+
+@click.command()
+@click.argument("assignment")
+@click.option("--seeds", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Grade the reference and every mutant at seeds 0..N-1.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once (default: one per CPU core).")
+@course_dir_option
+@profile_option
+def calibrate(assignment: str, seeds: int, workers: int | None, course_dir: str | None, profile: str) -> None:
+    """Measure ASSIGNMENT's thresholds across seeds; write reference_solutions/A/calibration.json.
+
+    Exits 1 when the reference fails a test in some seed, a mutant passes a test it must fail
+    in more than one seed in 20, or a threshold does not separate the two.
+    """
+    course = Course.at(course_dir)
+    name = course.require(assignment)
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"  seed {done - 1} graded ({done}/{total})", err=True)
+
+    click.echo(f"calibrating {name}: reference and mutants at {seeds} seeds ({profile} profile) ...", err=True)
+    result = calibrate_assignment(course, name, seeds=seeds, profile=get_profile(profile), workers=workers,
+                                  progress=progress)
+    click.echo(result.table())
+    if result.problems:
+        click.echo(f"calibration found {len(result.problems)} problem(s) in {name}", err=True)
+        sys.exit(1)
+    click.echo(f"calibration passed: {name}")

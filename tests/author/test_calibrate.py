@@ -1,0 +1,128 @@
+"""calibrate on a tiny course whose hidden test measures an accuracy that varies with the seed.
+
+The reference scores 0.90-0.95 and the mutant 0.70-0.75 (the seed adds 0-5 points), so a
+threshold of 0.80 separates them, 0.72 lets the mutant through in some seeds and 0.93 fails
+the reference in some. Real notebooks, real kernels, the real engine.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from nbformat.v4 import new_notebook
+
+from medgrade.cli.main import cli
+from tests.tiny_course import ASSIGNMENT, REPO, cell
+
+pytestmark = pytest.mark.xdist_group("calibrate")
+
+MEASURE = "skill accuracy"
+
+
+def _hidden(threshold: float) -> str:
+    return ("assert skill() > 0\n### BEGIN HIDDEN TESTS\n"
+            "k = skill() + random.Random(grading_seed()).randint(0, 5)\n"
+            "measured = checks.check_accuracy([1] * 100, [1] * k + [0] * (100 - k), "
+            f"at_least={threshold}, name={MEASURE!r})\n"
+            "### END HIDDEN TESTS")
+
+
+def _write_source(root: Path, threshold: float) -> None:
+    nb = new_notebook(cells=[
+        cell("import random\nfrom medgrade import checks\nfrom medgrade.profiles import grading_seed", "setup",
+             locked=True),
+        cell("def skill():\n    ### BEGIN SOLUTION\n    return 90\n    ### END SOLUTION", "skill", solution=True),
+        cell(_hidden(threshold), "test_skill", points=2),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "source" / ASSIGNMENT / "tiny.ipynb")
+
+
+def _course(root: Path, threshold: float) -> Path:
+    (root / "source" / ASSIGNMENT / "mutants").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
+    _write_source(root, threshold)
+    (root / "source" / ASSIGNMENT / "mutants" / "weak.yaml").write_text(
+        "bug: a weaker model\nedits:\n  - cell: skill\n    replace: return 90\n    with: return 70\n"
+        "expected:\n  test_skill: 0\n")
+    result = CliRunner().invoke(cli, ["release", ASSIGNMENT, "--no-execute", "--course-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def _run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    root = _course(tmp_path_factory.mktemp("calibrate") / "course", 0.80)
+    result = _run("calibrate", ASSIGNMENT, "--seeds", "3", "--course-dir", str(root))
+    return root, result
+
+
+def test_a_fair_threshold_is_recorded_with_its_figures(calibrated) -> None:
+    root, result = calibrated
+    assert result.exit_code == 0, result.output
+    assert "calibration passed: 99_tiny" in result.output
+    folder = root / "reference_solutions" / ASSIGNMENT
+    record = json.loads((folder / "calibration.json").read_text())
+    assert (record["assignment"], record["profile"], record["seeds"]) == (ASSIGNMENT, "cpu", 3)
+    assert {"python", "medgrade", "torch", "numpy"} <= set(record["versions"])
+    test = record["tests"]["test_skill"]
+    assert test["must_fail"] == ["weak"]
+    assert test["passed"] == {"reference": [True] * 3, "weak": [False] * 3}
+    (m,) = test["measurements"]
+    assert (m["name"], m["check"], m["threshold"], m["direction"]) == (MEASURE, "check_accuracy", 0.8, ">=")
+    # The seed reached the hidden test: the figures differ from seed to seed, within their ranges.
+    assert len(set(m["reference"])) > 1 and all(0.90 <= v <= 0.95 for v in m["reference"])
+    assert all(0.70 <= v <= 0.75 for v in m["mutants"]["weak"])
+    assert m["separates"] and m["caught"] == ["weak"]
+    assert m["recommended"] == pytest.approx((min(m["reference"]) + max(m["mutants"]["weak"])) / 2)
+    assert f"{MEASURE}: threshold >= 0.8; reference {min(m['reference']):.3f}" in result.output
+    assert (folder / "calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_validate_accepts_the_calibrated_threshold(calibrated, tmp_path) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    result = _run("validate", ASSIGNMENT, "--course-dir", str(root))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [
+    (0.97, "the reference would fail in 3 of 3 recorded seeds (worst 0.9"),
+    (0.6, "mutant weak would pass in 3 of 3 recorded seeds (best 0.7"),
+])
+def test_a_threshold_moved_off_the_record_fails_validate_with_the_figures(
+        calibrated, tmp_path, threshold: float, expected: str) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    _write_source(root, threshold)
+    result = _run("validate", ASSIGNMENT, "--course-dir", str(root))
+    assert result.exit_code == 1, result.output
+    assert (f"test_skill: {MEASURE!r} threshold is now {threshold:g}, calibrated at 0.8 (cpu profile, 3 seeds): "
+            f"{expected}") in result.output
+
+
+def test_a_threshold_a_mutant_can_pass_is_flagged(tmp_path) -> None:
+    root = _course(tmp_path / "course", 0.72)
+    result = _run("calibrate", ASSIGNMENT, "--seeds", "2", "--course-dir", str(root))  # 0.73 and 0.71
+    assert result.exit_code == 1, result.output
+    record = json.loads((root / "reference_solutions" / ASSIGNMENT / "calibration.json").read_text())
+    passes = sum(record["tests"]["test_skill"]["passed"]["weak"])
+    assert passes > 0
+    assert f"problem: test_skill: mutant weak passed in {passes} of 2 seeds; it must fail (at most 0 allowed)" \
+        in result.output
+    assert "calibration found" in result.output
+
+
+def test_a_reference_failing_some_seeds_is_a_problem_naming_them() -> None:
+    from medgrade.author.calibrate import record_problems
+
+    record = {"seeds": 3, "seed_list": [0, 1, 2], "tests": {"test_auc": {
+        "must_fail": [], "passed": {"reference": [True, False, False]}, "measurements": []}}}
+    assert record_problems(record) == ["test_auc: the reference failed in 2 of 3 seeds (seeds [1, 2])"]
