@@ -10,8 +10,8 @@ measurement's spread against its threshold, and judges them:
 - a mutant must fail each test its YAML says it fails, passing it in at most one seed in 20;
 - a threshold *separates* when every mutant it catches (one whose figure fell below it in some
   seed) stays below the reference's worst seed. The recommended threshold is halfway between
-  the best such mutant and the reference's worst seed; with no mutant to separate, half the
-  reference's spread below its worst seed.
+  the best such mutant and the reference's worst seed; with no mutant to separate, below the
+  reference's worst seed by its spread across seeds or 5%, whichever is larger.
 
 ``medgrade validate`` (run in ``make test``) compares each threshold of a hidden test with the
 committed record and names the figures when a change no longer separates.
@@ -42,7 +42,7 @@ from medgrade.grading.engine import grade_class
 from medgrade.grading.nbgrader_backend import default_workers, grade_cells
 from medgrade.profiles import Profile
 
-__all__ = ["SCHEMA", "RECORD", "FIGURE", "calibrate_assignment", "load_record", "threshold_problems",
+__all__ = ["SCHEMA", "RECORD", "FIGURE", "calibrate_assignment", "load_record", "threshold_problems", "drift_problems",
            "record_problems", "measured_in", "allowed_passes"]
 
 SCHEMA = 1
@@ -94,8 +94,8 @@ def _analyse(m: dict[str, Any], must_fail: list[str]) -> dict[str, Any]:
     r_worst = m["reference_worst"]
     m["margin"] = (r_worst - m["threshold"]) if up else (m["threshold"] - r_worst)
     if closest is None:
-        spread = abs(m["reference_best"] - r_worst) or 0.01 * abs(r_worst) or 0.01
-        m["recommended"] = r_worst - spread / 2 if up else r_worst + spread / 2
+        room = max(abs(m["reference_best"] - r_worst), 0.05 * abs(r_worst)) or 0.01
+        m["recommended"] = r_worst - room if up else r_worst + room
         m["separates"] = True
     else:
         m["recommended"] = (r_worst + closest) / 2
@@ -179,6 +179,23 @@ def threshold_problems(record: dict[str, Any], gid: str, measurement: dict[str, 
         problems.append(f"{head}: the recorded figures still separate, but the record is stale; rerun "
                         f"`medgrade calibrate {record['assignment']} --seeds {seeds}`")
     return problems
+
+
+DRIFT = 0.05  # how far seed 0 may move from the record before it is called stale
+
+
+def drift_problems(record: dict[str, Any], gid: str, measurement: dict[str, Any]) -> list[str]:
+    """Seed 0 re-measured (as ``validate`` does) against the record's seed 0: is the record stale?"""
+    test = record["tests"].get(gid)
+    known = next((m for m in test["measurements"] if m["name"] == measurement["name"]), None) if test else None
+    if known is None or not record["seed_list"] or record["seed_list"][0] != 0:
+        return []
+    then, now = known["reference"][0], measurement["value"]
+    if then is None or now is None or abs(now - then) <= DRIFT:
+        return []
+    return [f"{gid}: {known['name']!r} measured {now:.3f} at seed 0 now, {then:.3f} in the record: the "
+            f"notebook, data or libraries changed since calibration; rerun `medgrade calibrate "
+            f"{record['assignment']} --seeds {record['seeds']}`"]
 
 
 def load_record(course: Course, assignment: str) -> dict[str, Any] | None:
@@ -273,9 +290,11 @@ def _draw(record: dict[str, Any], path: Path) -> Path | None:
                              squeeze=False)
     for ax, (gid, m) in zip(axes[:, 0], panels, strict=True):
         rows = [(REFERENCE, m["reference"])] + sorted(m["mutants"].items())
+        must_fail = record["tests"][gid]["must_fail"]
         for y, (name, vals) in enumerate(rows):
             xs = [v for v in vals if v is not None]
-            ax.scatter(xs, [y] * len(xs), s=12, alpha=0.7, color="tab:green" if name == REFERENCE else "tab:red")
+            colour = "tab:green" if name == REFERENCE else "tab:red" if name in must_fail else "tab:gray"
+            ax.scatter(xs, [y] * len(xs), s=12, alpha=0.7, color=colour)
         ax.axvline(m["threshold"], color="black", linestyle="--", linewidth=1, label="threshold")
         if m.get("recommended") is not None:
             ax.axvline(m["recommended"], color="tab:blue", linestyle=":", linewidth=1, label="recommended")
@@ -283,8 +302,9 @@ def _draw(record: dict[str, Any], path: Path) -> Path | None:
         ax.set_title(f"{gid}: {m['name']} ({m['direction']} {m['threshold']:g})", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
     axes[0, 0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{record['assignment']}: {record['seeds']} seeds, {record['profile']} profile", fontsize=9)
-    fig.tight_layout()
+    fig.suptitle(f"{record['assignment']}: {record['seeds']} seeds, {record['profile']} profile "
+                 "(green: reference; red: mutants that must fail the test; grey: mutants that need not)", fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -122,7 +122,13 @@ def place_columns(course: Course, assignment: str, root: Path, mutants: list[Mut
 
 def calibration_problems(course: Course, assignment: str, scratch: Course, profile: Profile) -> list[str]:
     """The committed calibration record against the thresholds the reference just met."""
-    from medgrade.author.calibrate import load_record, measured_in, record_problems, threshold_problems
+    from medgrade.author.calibrate import (
+        drift_problems,
+        load_record,
+        measured_in,
+        record_problems,
+        threshold_problems,
+    )
 
     record = load_record(course, assignment)
     if record is None or record["profile"] != profile.name:
@@ -133,7 +139,7 @@ def calibration_problems(course: Course, assignment: str, scratch: Course, profi
         if path.is_file():
             for gid, logged in measured_in(nbformat.read(path, as_version=4)).items():
                 for m in logged:
-                    problems.extend(threshold_problems(record, gid, m))
+                    problems.extend(threshold_problems(record, gid, m) or drift_problems(record, gid, m))
     return problems
 
 

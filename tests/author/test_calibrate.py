@@ -24,20 +24,20 @@ pytestmark = pytest.mark.xdist_group("calibrate")
 MEASURE = "skill accuracy"
 
 
-def _hidden(threshold: float) -> str:
+def _hidden(threshold: float, offset: int = 0) -> str:
     return ("assert skill() > 0\n### BEGIN HIDDEN TESTS\n"
-            "k = skill() + random.Random(grading_seed()).randint(0, 5)\n"
+            f"k = skill() + random.Random(grading_seed()).randint(0, 5) - {offset}\n"
             "measured = checks.check_accuracy([1] * 100, [1] * k + [0] * (100 - k), "
             f"at_least={threshold}, name={MEASURE!r})\n"
             "### END HIDDEN TESTS")
 
 
-def _write_source(root: Path, threshold: float) -> None:
+def _write_source(root: Path, threshold: float, offset: int = 0) -> None:
     nb = new_notebook(cells=[
         cell("import random\nfrom medgrade import checks\nfrom medgrade.profiles import grading_seed", "setup",
              locked=True),
         cell("def skill():\n    ### BEGIN SOLUTION\n    return 90\n    ### END SOLUTION", "skill", solution=True),
-        cell(_hidden(threshold), "test_skill", points=2),
+        cell(_hidden(threshold, offset), "test_skill", points=2),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "source" / ASSIGNMENT / "tiny.ipynb")
@@ -106,6 +106,16 @@ def test_a_threshold_moved_off_the_record_fails_validate_with_the_figures(
     assert result.exit_code == 1, result.output
     assert (f"test_skill: {MEASURE!r} threshold is now {threshold:g}, calibrated at 0.8 (cpu profile, 3 seeds): "
             f"{expected}") in result.output
+
+
+def test_a_stale_record_fails_validate(calibrated, tmp_path) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    _write_source(root, 0.80, offset=10)  # same threshold, the reference now measures 0.83 at seed 0
+    result = _run("validate", ASSIGNMENT, "--course-dir", str(root))
+    assert result.exit_code == 1, result.output
+    assert "MISMATCH" not in result.output  # every score is still right: only the record is stale
+    assert (f"test_skill: {MEASURE!r} measured 0.830 at seed 0 now, 0.930 in the record: the notebook, data or "
+            "libraries changed since calibration; rerun `medgrade calibrate 99_tiny --seeds 3`") in result.output
 
 
 def test_a_threshold_a_mutant_can_pass_is_flagged(tmp_path) -> None:
