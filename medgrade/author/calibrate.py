@@ -9,8 +9,9 @@ measurement's spread against its threshold, and judges them:
 - the reference must pass every test in every seed;
 - a mutant must fail each test its YAML says it fails, passing it in at most one seed in 20;
 - a threshold *separates* when every mutant it catches (one whose figure fell below it in some
-  seed) stays below the reference's worst seed. The recommended threshold is halfway between
-  the best such mutant and the reference's worst seed; with no mutant to separate, below the
+  seed) stays below the reference's worst seed, its one-in-20 best seeds set aside (the
+  outliers the rule above allows). The recommended threshold is halfway between the closest
+  such mutant and the reference's worst seed; with no mutant to separate, below the
   reference's worst seed by its spread across seeds or 5%, whichever is larger.
 
 ``medgrade validate`` (run in ``make test``) compares each threshold of a hidden test with the
@@ -76,7 +77,13 @@ def _fmt(v: float | None) -> str:
     return "none" if v is None else f"{v:.3f}"
 
 
-def _analyse(m: dict[str, Any], must_fail: list[str]) -> dict[str, Any]:
+def _closest(vals: list[float | None], up: bool, allowed: int) -> float | None:
+    """A mutant's best seed once its ``allowed`` best seeds (the one-in-20 outliers) are set aside."""
+    ranked = sorted((v for v in vals if v is not None), reverse=up)
+    return ranked[allowed] if len(ranked) > allowed else None
+
+
+def _analyse(m: dict[str, Any], must_fail: list[str], allowed: int) -> dict[str, Any]:
     """Fill a measurement's summary: the reference's range, margin, recommendation, separation."""
     up = m["direction"] == ">="
     worst, best = (min, max) if up else (max, min)
@@ -86,7 +93,7 @@ def _analyse(m: dict[str, Any], must_fail: list[str]) -> dict[str, Any]:
     m["reference_worst"] = worst(ref) if ref else None
     m["reference_best"] = best(ref) if ref else None
     m["caught"] = sorted(caught)
-    closest = best((v for vals in caught.values() for v in vals if v is not None), default=None)
+    closest = best((c for vals in caught.values() if (c := _closest(vals, up, allowed)) is not None), default=None)
     m["closest_mutant"] = closest
     if not ref:
         m.update(margin=None, recommended=None, separates=False)
@@ -267,7 +274,8 @@ def calibrate_assignment(
         "versions": _versions(), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "mutants": {m.name: m.bug for m in mutants},
         "tests": {gid: {"points": full[gid], "must_fail": must_fail[gid], "passed": passed[gid],
-                        "measurements": [_analyse(m, must_fail[gid]) for m in values[gid].values()]} for gid in full},
+                        "measurements": [_analyse(m, must_fail[gid], allowed_passes(seeds))
+                                         for m in values[gid].values()]} for gid in full},
     }
     target = out_dir or course.reference / assignment
     target.mkdir(parents=True, exist_ok=True)

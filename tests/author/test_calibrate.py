@@ -136,3 +136,20 @@ def test_a_reference_failing_some_seeds_is_a_problem_naming_them() -> None:
     record = {"seeds": 3, "seed_list": [0, 1, 2], "tests": {"test_auc": {
         "must_fail": [], "passed": {"reference": [True, False, False]}, "measurements": []}}}
     assert record_problems(record) == ["test_auc: the reference failed in 2 of 3 seeds (seeds [1, 2])"]
+
+
+def test_one_outlier_seed_in_20_neither_fails_nor_blurs_the_separation() -> None:
+    from medgrade.author.calibrate import _analyse, allowed_passes, record_problems
+
+    mutant = [0.5] * 19 + [0.83]  # one lucky seed above the reference's worst
+    m = _analyse({"name": "spec", "threshold": 0.73, "direction": ">=", "reference": [0.79] + [0.99] * 19,
+                  "mutants": {"no_zero_grad": mutant}}, ["no_zero_grad"], allowed_passes(20))
+    assert (m["closest_mutant"], m["separates"]) == (0.5, True)
+    assert m["recommended"] == pytest.approx((0.79 + 0.5) / 2)
+    record = {"seeds": 20, "seed_list": list(range(20)), "tests": {"test_spec": {
+        "must_fail": ["no_zero_grad"], "passed": {"reference": [True] * 20, "no_zero_grad": [False] * 19 + [True]},
+        "measurements": [m]}}}
+    assert record_problems(record) == []
+    record["tests"]["test_spec"]["passed"]["no_zero_grad"][0] = True  # a second lucky seed is one too many
+    assert record_problems(record) == [
+        "test_spec: mutant no_zero_grad passed in 2 of 20 seeds; it must fail (at most 1 allowed)"]
