@@ -6,6 +6,7 @@ where the curriculum's notebooks would take minutes.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -77,3 +78,14 @@ def submit(root: Path, student: str, edits: dict[str, str] | None = None, extra_
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, folder / "tiny.ipynb")
     return folder / "tiny.ipynb"
+
+
+def gradebook_rows(root: Path) -> list[tuple]:
+    """(student, grade cell, auto score) for every grade in the course's nbgrader gradebook, sorted."""
+    with sqlite3.connect(root / "gradebook" / "gradebook.db") as db:
+        return sorted(db.execute(
+            "SELECT student.id, base_cell.name, grade.auto_score FROM grade "
+            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id "
+            "JOIN base_cell ON grade.cell_id = base_cell.id").fetchall())

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from medgrade.errors import UsageError
 from medgrade.grading import engine
 from medgrade.grading.engine import grade_class, result_path
 from medgrade.profiles import get_profile
-from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, make_course, submit
+from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, gradebook_rows, make_course, submit
 
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.xdist_group("engine")
@@ -141,16 +140,6 @@ def _copy(root: Path, dest: Path) -> Path:
     return dest
 
 
-def _gradebook(root: Path) -> list[tuple]:
-    with sqlite3.connect(root / "gradebook" / "gradebook.db") as db:
-        return sorted(db.execute(
-            "SELECT student.id, base_cell.name, grade.auto_score FROM grade "
-            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-            "JOIN student ON submitted_assignment.student_id = student.id "
-            "JOIN base_cell ON grade.cell_id = base_cell.id").fetchall())
-
-
 def _journal(root: Path) -> dict[str, dict]:
     """The result JSONs, without the one field that measures time."""
     out = {}
@@ -170,7 +159,7 @@ def test_cluster_gradebook_equals_the_local_pool(cluster: Cluster, course_class:
                          scheduler=cluster.address)
     assert {r.student: r.score for r in theirs} == SCORES
     assert [r.score for r in theirs] == [r.score for r in mine]
-    assert _gradebook(remote) == _gradebook(local) and len(_gradebook(remote)) == 2 * len(CLASS)
+    assert gradebook_rows(remote) == gradebook_rows(local) and len(gradebook_rows(remote)) == 2 * len(CLASS)
     assert _journal(remote) == _journal(local)
     again = []
     grade_class(Course(remote), ASSIGNMENT, students, profile=PROFILE, data_root=None, workers=2,

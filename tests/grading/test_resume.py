@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.tiny_course import ASSIGNMENT, make_course, submit
+from tests.tiny_course import ASSIGNMENT, gradebook_rows, make_course, submit
 
 pytestmark = pytest.mark.xdist_group("engine")
 STUDENTS = ["s1", "s2", "s3", "s4", "s5"]
@@ -30,16 +29,6 @@ def _class(root: Path) -> Path:
 def _grade_cmd(root: Path) -> list[str]:
     return [sys.executable, "-m", "medgrade.cli.main", "grade", ASSIGNMENT, "--workers", "1",
             "--course-dir", str(root)]
-
-
-def _gradebook(root: Path) -> list[tuple]:
-    with sqlite3.connect(root / "gradebook" / "gradebook.db") as db:
-        return sorted(db.execute(
-            "SELECT student.id, base_cell.name, grade.auto_score FROM grade "
-            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-            "JOIN student ON submitted_assignment.student_id = student.id "
-            "JOIN base_cell ON grade.cell_id = base_cell.id").fetchall())
 
 
 def test_sigkill_then_rerun_equals_uninterrupted(tmp_path) -> None:
@@ -62,5 +51,5 @@ def test_sigkill_then_rerun_equals_uninterrupted(tmp_path) -> None:
 
     rerun = subprocess.run(_grade_cmd(cut), check=True, capture_output=True, text=True)
     assert rerun.stdout.count("unchanged, kept") >= 2  # finished work is not redone
-    assert _gradebook(cut) == _gradebook(whole)
-    assert len(_gradebook(cut)) == 2 * len(STUDENTS)  # one row per test per student, no duplicates
+    assert gradebook_rows(cut) == gradebook_rows(whole)
+    assert len(gradebook_rows(cut)) == 2 * len(STUDENTS)  # one row per test per student, no duplicates
