@@ -35,7 +35,7 @@ import nbformat
 
 from medgrade import __version__
 from medgrade.author.mutants import load_mutants
-from medgrade.author.validate import REFERENCE, place_columns
+from medgrade.author.validate import REFERENCE, mutant_student, place_columns
 from medgrade.course import Course
 from medgrade.data.root import resolve_root
 from medgrade.errors import CourseError
@@ -44,7 +44,7 @@ from medgrade.grading.nbgrader_backend import default_workers, grade_cells
 from medgrade.profiles import Profile
 
 __all__ = ["SCHEMA", "RECORD", "FIGURE", "calibrate_assignment", "load_record", "threshold_problems", "drift_problems",
-           "record_problems", "measured_in", "allowed_passes"]
+           "record_problems", "measured_for", "allowed_passes"]
 
 SCHEMA = 1
 RECORD, FIGURE = "calibration.json", "calibration.png"
@@ -56,14 +56,18 @@ def allowed_passes(seeds: int) -> int:
     return seeds // 20
 
 
-def measured_in(nb: nbformat.NotebookNode) -> dict[str, list[dict[str, Any]]]:
-    """grade_id -> the threshold comparisons its test cell logged (autograded notebook metadata)."""
+def measured_for(course: Course, assignment: str, student: str) -> dict[str, list[dict[str, Any]]]:
+    """grade_id -> the threshold comparisons its test cell logged, from the student's autograded notebooks."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        measured = cell.metadata.get("medgrade", {}).get("measured")
-        if gid and measured:
-            out[gid] = list(measured)
+    for src in course.source_notebooks(assignment):
+        path = course.autograded / student / assignment / src.name
+        if not path.is_file():
+            continue
+        for cell in nbformat.read(path, as_version=4).cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            measured = cell.metadata.get("medgrade", {}).get("measured")
+            if gid and measured:
+                out[gid] = list(measured)
     return out
 
 
@@ -231,42 +235,37 @@ def _versions() -> dict[str, str]:
 
 def calibrate_assignment(
     course: Course, assignment: str, *, seeds: int, profile: Profile, workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None, out_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Calibration:
     """Grade the reference and every mutant at seeds 0..``seeds``-1; write the record and figure."""
     course.require(assignment)
     if seeds < 1:
         raise CourseError("calibration needs at least one seed")
     mutants = load_mutants(course, assignment)
-    columns = [REFERENCE, *(f"mutant-{m.name}" for m in mutants)]
-    label = {REFERENCE: REFERENCE, **{f"mutant-{m.name}": m.name for m in mutants}}
+    label = {REFERENCE: REFERENCE, **{mutant_student(m.name): m.name for m in mutants}}
+    columns = list(label)
     full = {gid: pts for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)}
     passed: dict[str, dict[str, list[bool]]] = {gid: {label[c]: [] for c in columns} for gid in full}
     values: dict[str, dict[str, dict[str, Any]]] = {gid: {} for gid in full}
     with tempfile.TemporaryDirectory(prefix=f"medgrade-calibrate-{assignment}-") as tmp:
         scratch = place_columns(course, assignment, Path(tmp), mutants, blank=False)
-        for i, seed in enumerate(range(seeds)):
+        for seed in range(seeds):
             results = grade_class(scratch, assignment, columns, profile=profile, data_root=resolve_root(),
                                   workers=workers or default_workers(), seed=seed)
             for r in results:
                 col = label[r.student]
                 for t in r.tests:
                     passed[t.grade_id][col].append(t.status == "passed")
-                measured: dict[str, list[dict[str, Any]]] = {}
-                for src in scratch.source_notebooks(assignment):
-                    nb_path = scratch.autograded / r.student / assignment / src.name
-                    if nb_path.is_file():
-                        measured.update(measured_in(nbformat.read(nb_path, as_version=4)))
-                for gid, logged in measured.items():
+                for gid, logged in measured_for(scratch, assignment, r.student).items():
                     for m in logged:
                         slot = values[gid].setdefault(m["name"], {
                             "name": m["name"], "check": m["check"], "threshold": m["threshold"],
                             "direction": m["direction"], "reference": [None] * seeds,
                             "mutants": {label[c]: [None] * seeds for c in columns if c != REFERENCE}})
                         series = slot["reference"] if col == REFERENCE else slot["mutants"][col]
-                        series[i] = m["value"]  # the last comparison of that name in the cell
+                        series[seed] = m["value"]  # the last comparison of that name in the cell
             if progress:
-                progress(i + 1, seeds)
+                progress(seed + 1, seeds)
     must_fail = {gid: sorted(m.name for m in mutants if m.expected.get(gid, full[gid]) < full[gid]) for gid in full}
     record = {
         "schema": SCHEMA, "assignment": assignment, "profile": profile.name, "device": profile.device,
@@ -277,7 +276,7 @@ def calibrate_assignment(
                         "measurements": [_analyse(m, must_fail[gid], allowed_passes(seeds))
                                          for m in values[gid].values()]} for gid in full},
     }
-    target = out_dir or course.reference / assignment
+    target = course.reference / assignment
     target.mkdir(parents=True, exist_ok=True)
     path = target / RECORD
     path.write_text(json.dumps(record, indent=1) + "\n")

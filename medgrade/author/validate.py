@@ -12,8 +12,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from medgrade.author.mutants import Mutant, load_mutants, write_submission
 from medgrade.author.release import scratch_course
 from medgrade.course import Course
@@ -23,7 +21,7 @@ from medgrade.grading.engine import grade_class
 from medgrade.grading.nbgrader_backend import default_workers, grade_cells
 from medgrade.profiles import Profile
 
-__all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment", "place_columns"]
+__all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment", "place_columns", "mutant_student"]
 
 REFERENCE, BLANK = "reference", "blank-release"
 
@@ -98,8 +96,13 @@ def _columns(course: Course, assignment: str, mutants: list[Mutant]) -> list[Col
     full = {gid: pts for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)}
     columns = [Column(REFERENCE, REFERENCE, dict(full)), Column(BLANK, BLANK, dict.fromkeys(full, 0.0))]
     for m in mutants:
-        columns.append(Column(m.name, f"mutant-{m.name}", {**full, **m.expected}, m.bug))
+        columns.append(Column(m.name, mutant_student(m.name), {**full, **m.expected}, m.bug))
     return columns
+
+
+def mutant_student(name: str) -> str:
+    """The student id a mutant is graded under in a scratch course."""
+    return f"mutant-{name}"
 
 
 def place_columns(course: Course, assignment: str, root: Path, mutants: list[Mutant], *, blank: bool = True) -> Course:
@@ -115,7 +118,7 @@ def place_columns(course: Course, assignment: str, root: Path, mutants: list[Mut
             if item.is_file():
                 shutil.copy2(item, dest / item.name)
     for m in mutants:
-        write_submission(course, assignment, root / "submitted" / f"mutant-{m.name}" / assignment,
+        write_submission(course, assignment, root / "submitted" / mutant_student(m.name) / assignment,
                          m.edits, who=f"{assignment}/mutants/{m.name}.yaml")
     return scratch
 
@@ -125,7 +128,7 @@ def calibration_problems(course: Course, assignment: str, scratch: Course, profi
     from medgrade.author.calibrate import (
         drift_problems,
         load_record,
-        measured_in,
+        measured_for,
         record_problems,
         threshold_problems,
     )
@@ -134,12 +137,9 @@ def calibration_problems(course: Course, assignment: str, scratch: Course, profi
     if record is None or record["profile"] != profile.name:
         return []
     problems = [f"calibration.json: {p}" for p in record_problems(record)]
-    for src in course.source_notebooks(assignment):
-        path = scratch.autograded / REFERENCE / assignment / src.name
-        if path.is_file():
-            for gid, logged in measured_in(nbformat.read(path, as_version=4)).items():
-                for m in logged:
-                    problems.extend(threshold_problems(record, gid, m) or drift_problems(record, gid, m))
+    for gid, logged in measured_for(scratch, assignment, REFERENCE).items():
+        for m in logged:
+            problems.extend(threshold_problems(record, gid, m) or drift_problems(record, gid, m))
     return problems
 
 

@@ -24,7 +24,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from medgrade.profiles import Profile
+from medgrade.profiles import ENV_VAR as PROFILE_VAR
+from medgrade.profiles import SEED_VAR, Profile
 from medgrade.runner.confine import Confinement, Protections, detect_protections, launch_argv
 from medgrade.runner.slots import DeviceSlot
 
@@ -56,8 +57,8 @@ def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None,
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",
-        "MEDGRADE_PROFILE": profile.name,
-        "MEDGRADE_SEED": str(int(seed)),
+        PROFILE_VAR: profile.name,
+        SEED_VAR: str(int(seed)),
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
