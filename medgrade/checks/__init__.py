@@ -81,6 +81,7 @@ from medgrade.checks.functions import check_function
 from medgrade.checks.metrics import (
     METRICS,
     check_accuracy,
+    check_at_least,
     check_auc,
     check_f1,
     check_metric_value,
@@ -155,6 +156,7 @@ __all__ = [
     "check_sensitivity",
     "check_specificity",
     "check_metric_value",
+    "check_at_least",
     # segmentation
     "EMPTY_RULE",
     "dice_score",

@@ -26,6 +26,7 @@ __all__ = [
     "check_sensitivity",
     "check_specificity",
     "check_metric_value",
+    "check_at_least",
 ]
 
 METRICS = ("accuracy", "balanced_accuracy", "auc", "f1", "precision", "sensitivity",
@@ -158,6 +159,34 @@ def _threshold_check(check: str, metric: str, value: float, at_least: float, nam
             observed=f"{value:.3f} on {n} samples (margin {value - at_least:+.3f})",
             hint=hint, value=value, threshold=at_least,
         )
+
+
+def check_at_least(value: Any, at_least: float, *, name: str, metric: str = "value", detail: str = "",
+                   hint: str = "") -> float:
+    """Raise unless ``value`` >= ``at_least``; return the value as a float.
+
+    For a figure the test computes itself (a mean AUC over several splits, a per-region Dice
+    returned by the student's own evaluation loop). The comparison is logged for ``medgrade
+    calibrate`` like every other threshold check. ``detail`` adds context to the observed value
+    (the per-split figures, the other regions); NaN or infinity always fails.
+    """
+    try:
+        arr = to_numpy(value)
+        figure = float(arr.reshape(-1)[0]) if arr.size == 1 else None
+    except (TypeError, ValueError):
+        figure = None
+    if figure is None:
+        raise CheckFailure("check_at_least", name=name, expected=f"one number ({metric})",
+                           observed=describe(value), hint=hint or f"return the {metric} as a single number")
+    note("check_at_least", name, figure, at_least)
+    if not figure >= at_least:  # NaN fails too
+        observed = f"{fmt_num(figure)} (margin {figure - at_least:+.3f})" if np.isfinite(figure) else fmt_num(figure)
+        raise CheckFailure(
+            "check_at_least", name=name, expected=f"{metric} >= {at_least:.3f}",
+            observed=f"{observed}; {detail}" if detail else observed,
+            hint=hint, value=figure, threshold=float(at_least),
+        )
+    return figure
 
 
 def _collapse_hint(y_pred: Any) -> str:

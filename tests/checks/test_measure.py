@@ -52,6 +52,14 @@ def test_segmentation_checks_note_dice_and_each_lesion_rate() -> None:
         ("lesion Dice", 1.0), ("lesions (TPF)", 1.0), ("lesions (PPV)", 1.0)]
 
 
+def test_a_figure_computed_by_the_test_is_noted_pass_or_fail() -> None:
+    checks.check_at_least(0.7, 0.62, name="mean AUC over 3 splits")
+    with pytest.raises(checks.CheckFailure):
+        checks.check_at_least(0.1, 0.3, name="TC Dice")
+    assert [(m["check"], m["name"], m["value"], m["passed"]) for m in measure.drain()] == [
+        ("check_at_least", "mean AUC over 3 splits", 0.7, True), ("check_at_least", "TC Dice", 0.1, False)]
+
+
 def test_a_loop_of_checks_cannot_grow_the_log_without_bound() -> None:
     for _ in range(1500):
         checks.check_accuracy([1], [1], at_least=0.5)

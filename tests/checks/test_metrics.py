@@ -10,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 from medgrade.checks import (
     CheckFailure,
     check_accuracy,
+    check_at_least,
     check_auc,
     check_f1,
     check_metric_value,
@@ -141,3 +142,30 @@ class TestMetricValue:
     def test_unknown_metric_is_instructor_error(self) -> None:
         with pytest.raises(ValueError, match="unknown metric"):
             metric_value("iou", Y, PRED)
+
+
+class TestAtLeast:
+    """A figure the hidden test computed itself: a mean AUC over splits, a Dice per region."""
+
+    def test_pass_returns_the_figure_from_a_number_or_a_0d_tensor(self) -> None:
+        assert check_at_least(0.71, 0.62, name="mean AUC") == pytest.approx(0.71)
+        assert check_at_least(torch.tensor(0.5), 0.3, name="TC Dice", metric="Dice") == pytest.approx(0.5)
+        assert check_at_least(np.array([0.62]), 0.62, name="on the threshold") == pytest.approx(0.62)
+
+    def test_below_threshold_names_the_metric_margin_and_detail(self) -> None:
+        with pytest.raises(CheckFailure, match=r"^check_at_least\(TC after 120 steps\): expected Dice >= 0\.300; "
+                           r"observed 0\.21 \(margin -0\.090\); all regions \[0\.21, 0\.6, 0\.3\]") as e:
+            check_at_least(0.21, 0.30, name="TC after 120 steps", metric="Dice", detail="all regions [0.21, 0.6, 0.3]",
+                           hint="sigmoid before the threshold")
+        assert (e.value.value, e.value.threshold) == (0.21, 0.30)
+        assert "sigmoid before the threshold" in str(e.value)
+
+    def test_nan_fails_whatever_the_threshold(self) -> None:
+        with pytest.raises(CheckFailure, match=r"expected AUC >= -1\.000; observed nan"):
+            check_at_least(float("nan"), -1.0, name="mean AUC", metric="AUC")
+
+    def test_several_numbers_or_text_are_refused_with_what_was_given(self) -> None:
+        with pytest.raises(CheckFailure, match=r"expected one number \(Dice\); observed a tensor of shape \(3,\)"):
+            check_at_least(torch.tensor([0.5, 0.6, 0.7]), 0.3, name="Dice", metric="Dice")
+        with pytest.raises(CheckFailure, match=r"expected one number \(value\); observed str 'high'"):
+            check_at_least("high", 0.3, name="score")
