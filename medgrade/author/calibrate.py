@@ -44,9 +44,10 @@ from medgrade.grading.nbgrader_backend import default_workers, grade_cells
 from medgrade.profiles import Profile
 
 __all__ = ["SCHEMA", "RECORD", "FIGURE", "calibrate_assignment", "load_record", "threshold_problems", "drift_problems",
-           "record_problems", "measured_for", "allowed_passes"]
+           "record_problems", "stale_problems", "measured_for", "allowed_passes", "MIN_SEEDS"]
 
 SCHEMA = 1
+MIN_SEEDS = 20  # the fewest seeds a committed record should cover (one outlier allowed in 20)
 RECORD, FIGURE = "calibration.json", "calibration.png"
 _PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "monai", "medmnist", "pyradiomics")
 
@@ -160,6 +161,31 @@ def record_problems(record: dict[str, Any]) -> list[str]:
                 problems.append(f"{gid}: {m['name']!r} threshold {m['threshold']:g} does not separate: the "
                                 f"reference's worst seed {_fmt(m['reference_worst'])} vs the closest caught "
                                 f"mutant {_fmt(m['closest_mutant'])}")
+    return problems
+
+
+def stale_problems(course: Course, assignment: str, record: dict[str, Any]) -> list[str]:
+    """Where the record no longer describes the assignment: tests, mutants or expected failures changed."""
+    mutants = load_mutants(course, assignment)
+    full = {gid: pts for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)}
+    rerun = f"rerun: medgrade calibrate {assignment} --seeds {max(MIN_SEEDS, record.get('seeds', 0))}"
+    problems = []
+    if set(record["tests"]) != set(full):
+        added, gone = sorted(set(full) - set(record["tests"])), sorted(set(record["tests"]) - set(full))
+        problems.append(f"the graded tests changed since calibration (new: {added or 'none'}; "
+                        f"gone: {gone or 'none'}); {rerun}")
+    if set(record["mutants"]) != {m.name for m in mutants}:
+        added, gone = sorted({m.name for m in mutants} - set(record["mutants"])), \
+            sorted(set(record["mutants"]) - {m.name for m in mutants})
+        problems.append(f"the mutants changed since calibration (new: {added or 'none'}; "
+                        f"gone: {gone or 'none'}); {rerun}")
+    for gid, test in record["tests"].items():
+        if gid not in full:
+            continue
+        must_fail = sorted(m.name for m in mutants if m.expected.get(gid, full[gid]) < full[gid])
+        if sorted(test["must_fail"]) != must_fail:
+            problems.append(f"{gid}: the mutants that must fail it are now {must_fail or 'none'}, "
+                            f"calibrated with {sorted(test['must_fail']) or 'none'}; {rerun}")
     return problems
 
 

@@ -130,13 +130,14 @@ def calibration_problems(course: Course, assignment: str, scratch: Course, profi
         load_record,
         measured_for,
         record_problems,
+        stale_problems,
         threshold_problems,
     )
 
     record = load_record(course, assignment)
     if record is None or record["profile"] != profile.name:
         return []
-    problems = [f"calibration.json: {p}" for p in record_problems(record)]
+    problems = [f"calibration.json: {p}" for p in record_problems(record) + stale_problems(course, assignment, record)]
     for gid, logged in measured_for(scratch, assignment, REFERENCE).items():
         for m in logged:
             problems.extend(threshold_problems(record, gid, m) or drift_problems(record, gid, m))

@@ -16,7 +16,9 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_notebook
 
+from medgrade.author.calibrate import MIN_SEEDS, load_record, record_problems, stale_problems
 from medgrade.cli.main import cli
+from tests.author.test_release import _assignments
 from tests.tiny_course import ASSIGNMENT, REPO, cell
 
 pytestmark = pytest.mark.xdist_group("calibrate")
@@ -118,6 +120,29 @@ def test_a_stale_record_fails_validate(calibrated, tmp_path) -> None:
             "libraries changed since calibration; rerun `medgrade calibrate 99_tiny --seeds 3`") in result.output
 
 
+def test_a_record_older_than_the_mutants_fails_validate_with_the_fix(calibrated, tmp_path) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    mutants = root / "source" / ASSIGNMENT / "mutants"
+    (mutants / "weaker.yaml").write_text((mutants / "weak.yaml").read_text().replace("return 70", "return 60"))
+    (mutants / "weak.yaml").write_text((mutants / "weak.yaml").read_text().replace("test_skill: 0", "test_skill: 2"))
+    result = _run("validate", ASSIGNMENT, "--course-dir", str(root))
+    assert result.exit_code == 1, result.output
+    assert "the mutants changed since calibration (new: ['weaker']; gone: none); rerun: medgrade calibrate " \
+        "99_tiny --seeds 20" in result.output
+    assert "test_skill: the mutants that must fail it are now ['weaker'], calibrated with ['weak']" in result.output
+
+
+@pytest.mark.parametrize("assignment", _assignments())
+def test_every_assignment_has_a_fair_20_seed_cpu_record(course, assignment: str) -> None:
+    """The committed record: the reference passes every seed, mutants fail as they must, nothing stale."""
+    record = load_record(course, assignment)
+    assert record is not None, f"no calibration record: run medgrade calibrate {assignment} --seeds {MIN_SEEDS}"
+    assert (record["profile"], record["device"]) == ("cpu", "cpu")
+    assert record["seeds"] >= MIN_SEEDS and record["seed_list"] == list(range(record["seeds"]))
+    assert record_problems(record) == []
+    assert stale_problems(course, assignment, record) == []
+
+
 def test_a_threshold_a_mutant_can_pass_is_flagged(tmp_path) -> None:
     root = _course(tmp_path / "course", 0.72)
     result = _run("calibrate", ASSIGNMENT, "--seeds", "2", "--course-dir", str(root))  # 0.73 and 0.71
@@ -131,15 +156,13 @@ def test_a_threshold_a_mutant_can_pass_is_flagged(tmp_path) -> None:
 
 
 def test_a_reference_failing_some_seeds_is_a_problem_naming_them() -> None:
-    from medgrade.author.calibrate import record_problems
-
     record = {"seeds": 3, "seed_list": [0, 1, 2], "tests": {"test_auc": {
         "must_fail": [], "passed": {"reference": [True, False, False]}, "measurements": []}}}
     assert record_problems(record) == ["test_auc: the reference failed in 2 of 3 seeds (seeds [1, 2])"]
 
 
 def test_one_outlier_seed_in_20_neither_fails_nor_blurs_the_separation() -> None:
-    from medgrade.author.calibrate import _analyse, allowed_passes, record_problems
+    from medgrade.author.calibrate import _analyse, allowed_passes
 
     mutant = [0.5] * 19 + [0.83]  # one lucky seed above the reference's worst
     m = _analyse({"name": "spec", "threshold": 0.73, "direction": ">=", "reference": [0.79] + [0.99] * 19,
