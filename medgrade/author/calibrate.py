@@ -12,7 +12,8 @@ measurement's spread against its threshold, and judges them:
   seed) stays below the reference's worst seed, its one-in-20 best seeds set aside (the
   outliers the rule above allows). The recommended threshold is halfway between the closest
   such mutant and the reference's worst seed; with no mutant to separate, below the
-  reference's worst seed by its spread across seeds or 5%, whichever is larger.
+  reference's worst seed by its spread across seeds or 5%, whichever is larger (for a
+  positive figure, no lower than half the worst seed).
 
 ``medgrade validate`` (run in ``make test``) compares each threshold of a hidden test with the
 committed record and names the figures when a change no longer separates.
@@ -107,6 +108,8 @@ def _analyse(m: dict[str, Any], must_fail: list[str], allowed: int) -> dict[str,
     m["margin"] = (r_worst - m["threshold"]) if up else (m["threshold"] - r_worst)
     if closest is None:
         room = max(abs(m["reference_best"] - r_worst), 0.05 * abs(r_worst)) or 0.01
+        if up and r_worst > 0:  # a positive figure (a drop, an accuracy): never advise less than half of it
+            room = min(room, r_worst / 2)
         m["recommended"] = r_worst - room if up else r_worst + room
         m["separates"] = True
     else:
@@ -335,9 +338,9 @@ def _draw(record: dict[str, Any], path: Path) -> Path | None:
         ax.set_title(f"{gid}: {m['name']} ({m['direction']} {m['threshold']:g})", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
     axes[0, 0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{record['assignment']}: {record['seeds']} seeds, {record['profile']} profile "
+    fig.suptitle(f"{record['assignment']}: {record['seeds']} seeds, {record['profile']} profile\n"
                  "(green: reference; red: mutants that must fail the test; grey: mutants that need not)", fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

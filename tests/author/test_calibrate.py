@@ -176,3 +176,18 @@ def test_one_outlier_seed_in_20_neither_fails_nor_blurs_the_separation() -> None
     record["tests"]["test_spec"]["passed"]["no_zero_grad"][0] = True  # a second lucky seed is one too many
     assert record_problems(record) == [
         "test_spec: mutant no_zero_grad passed in 2 of 20 seeds; it must fail (at most 1 allowed)"]
+
+
+@pytest.mark.parametrize(("direction", "reference", "expected"), [
+    (">=", [0.11, 0.26, 0.2], 0.055),   # spread 0.15 would advise a negative drop: half the worst instead
+    (">=", [0.90, 0.95, 0.93], 0.85),   # the spread, 0.05
+    (">=", [0.90, 0.90, 0.90], 0.855),  # no spread: 5% below
+    ("<=", [0.2, 0.9, 0.5], 1.6),       # a ceiling: above the worst seed by the spread
+])
+def test_with_no_mutant_to_separate_the_advice_stays_on_the_figures_side(
+        direction: str, reference: list[float], expected: float) -> None:
+    from medgrade.author.calibrate import _analyse
+
+    m = _analyse({"name": "drop", "threshold": 0.05, "direction": direction, "reference": reference,
+                  "mutants": {}}, [], 0)
+    assert m["recommended"] == pytest.approx(expected)
