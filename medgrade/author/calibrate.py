@@ -36,12 +36,12 @@ import nbformat
 
 from medgrade import __version__
 from medgrade.author.mutants import load_mutants
-from medgrade.author.validate import REFERENCE, mutant_student, place_columns
+from medgrade.author.validate import REFERENCE, full_points, must_fail, mutant_student, place_columns
 from medgrade.course import Course
 from medgrade.data.root import resolve_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
-from medgrade.grading.nbgrader_backend import default_workers, grade_cells
+from medgrade.grading.nbgrader_backend import default_workers
 from medgrade.profiles import Profile
 
 __all__ = ["SCHEMA", "RECORD", "FIGURE", "calibrate_assignment", "load_record", "threshold_problems", "drift_problems",
@@ -170,24 +170,18 @@ def record_problems(record: dict[str, Any]) -> list[str]:
 def stale_problems(course: Course, assignment: str, record: dict[str, Any]) -> list[str]:
     """Where the record no longer describes the assignment: tests, mutants or expected failures changed."""
     mutants = load_mutants(course, assignment)
-    full = {gid: pts for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)}
+    full = full_points(course, assignment)
     rerun = f"rerun: medgrade calibrate {assignment} --seeds {max(MIN_SEEDS, record.get('seeds', 0))}"
     problems = []
-    if set(record["tests"]) != set(full):
-        added, gone = sorted(set(full) - set(record["tests"])), sorted(set(record["tests"]) - set(full))
-        problems.append(f"the graded tests changed since calibration (new: {added or 'none'}; "
-                        f"gone: {gone or 'none'}); {rerun}")
-    if set(record["mutants"]) != {m.name for m in mutants}:
-        added, gone = sorted({m.name for m in mutants} - set(record["mutants"])), \
-            sorted(set(record["mutants"]) - {m.name for m in mutants})
-        problems.append(f"the mutants changed since calibration (new: {added or 'none'}; "
-                        f"gone: {gone or 'none'}); {rerun}")
+    for what, now, then in [("graded tests", set(full), set(record["tests"])),
+                            ("mutants", {m.name for m in mutants}, set(record["mutants"]))]:
+        if now != then:
+            problems.append(f"the {what} changed since calibration (new: {sorted(now - then) or 'none'}; "
+                            f"gone: {sorted(then - now) or 'none'}); {rerun}")
+    expected = must_fail(mutants, full)
     for gid, test in record["tests"].items():
-        if gid not in full:
-            continue
-        must_fail = sorted(m.name for m in mutants if m.expected.get(gid, full[gid]) < full[gid])
-        if sorted(test["must_fail"]) != must_fail:
-            problems.append(f"{gid}: the mutants that must fail it are now {must_fail or 'none'}, "
+        if gid in expected and sorted(test["must_fail"]) != expected[gid]:
+            problems.append(f"{gid}: the mutants that must fail it are now {expected[gid] or 'none'}, "
                             f"calibrated with {sorted(test['must_fail']) or 'none'}; {rerun}")
     return problems
 
@@ -273,7 +267,7 @@ def calibrate_assignment(
     mutants = load_mutants(course, assignment)
     label = {REFERENCE: REFERENCE, **{mutant_student(m.name): m.name for m in mutants}}
     columns = list(label)
-    full = {gid: pts for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)}
+    full = full_points(course, assignment)
     passed: dict[str, dict[str, list[bool]]] = {gid: {label[c]: [] for c in columns} for gid in full}
     values: dict[str, dict[str, dict[str, Any]]] = {gid: {} for gid in full}
     with tempfile.TemporaryDirectory(prefix=f"medgrade-calibrate-{assignment}-") as tmp:
@@ -295,14 +289,14 @@ def calibrate_assignment(
                         series[seed] = m["value"]  # the last comparison of that name in the cell
             if progress:
                 progress(seed + 1, seeds)
-    must_fail = {gid: sorted(m.name for m in mutants if m.expected.get(gid, full[gid]) < full[gid]) for gid in full}
+    failing = must_fail(mutants, full)
     record = {
         "schema": SCHEMA, "assignment": assignment, "profile": profile.name, "device": profile.device,
         "seeds": seeds, "seed_list": list(range(seeds)), "machine": f"{platform.machine()}, {platform.system()}",
         "versions": _versions(), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "mutants": {m.name: m.bug for m in mutants},
-        "tests": {gid: {"points": full[gid], "must_fail": must_fail[gid], "passed": passed[gid],
-                        "measurements": [_analyse(m, must_fail[gid], allowed_passes(seeds))
+        "tests": {gid: {"points": full[gid], "must_fail": failing[gid], "passed": passed[gid],
+                        "measurements": [_analyse(m, failing[gid], allowed_passes(seeds))
                                          for m in values[gid].values()]} for gid in full},
     }
     target = course.reference / assignment

@@ -21,7 +21,8 @@ from medgrade.grading.engine import grade_class
 from medgrade.grading.nbgrader_backend import default_workers, grade_cells
 from medgrade.profiles import Profile
 
-__all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment", "place_columns", "mutant_student"]
+__all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment", "place_columns", "mutant_student",
+           "full_points", "must_fail"]
 
 REFERENCE, BLANK = "reference", "blank-release"
 
@@ -93,11 +94,21 @@ class ValidationReport:
 
 
 def _columns(course: Course, assignment: str, mutants: list[Mutant]) -> list[Column]:
-    full = {gid: pts for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)}
+    full = full_points(course, assignment)
     columns = [Column(REFERENCE, REFERENCE, dict(full)), Column(BLANK, BLANK, dict.fromkeys(full, 0.0))]
     for m in mutants:
         columns.append(Column(m.name, mutant_student(m.name), {**full, **m.expected}, m.bug))
     return columns
+
+
+def full_points(course: Course, assignment: str) -> dict[str, float]:
+    """grade_id -> its points, for every graded test cell of the assignment's source notebooks."""
+    return {gid: pts for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)}
+
+
+def must_fail(mutants: list[Mutant], full: dict[str, float]) -> dict[str, list[str]]:
+    """grade_id -> the names of the mutants expected to lose points on it."""
+    return {gid: sorted(m.name for m in mutants if m.expected.get(gid, pts) < pts) for gid, pts in full.items()}
 
 
 def mutant_student(name: str) -> str:
