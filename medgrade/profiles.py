@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["Profile", "PROFILES", "get_profile", "active_profile", "grading_seed"]
+__all__ = ["Profile", "PROFILES", "get_profile", "active_profile", "grading_seed", "for_profile"]
 
 ENV_VAR = "MEDGRADE_PROFILE"
 SEED_VAR = "MEDGRADE_SEED"
+# Set in the sandbox: where judged() writes its evidence records, and that the grader judges them.
+EVIDENCE_VAR = "MEDGRADE_EVIDENCE_DIR"
+JUDGE_VAR = "MEDGRADE_JUDGE"
 
 
 @dataclass(frozen=True)
@@ -103,3 +106,12 @@ def grading_seed() -> int:
         return int(os.environ.get(SEED_VAR, "0"))
     except ValueError:
         return 0
+
+
+def for_profile(value: object, profile: str, what: str) -> object:
+    """``value``, or ``value[profile]`` when it is a dict of values per profile (a threshold...)."""
+    if isinstance(value, dict):
+        if profile not in value:
+            raise ValueError(f"{what} has no value for the {profile!r} profile: {value!r}")
+        return value[profile]
+    return value

@@ -49,6 +49,7 @@ def lint_notebook(path: Path) -> list[str]:
         except SyntaxError as e:
             problems.append(f"{path.name}: test cell {meta['grade_id']} does not parse: {e.msg}")
             continue
+        problems.extend(_judged_problems(path, meta["grade_id"], cell.source))
         last = body[-1] if body else None
         if isinstance(last, ast.Expr) and (
             isinstance(last.value, ast.Constant) or _called_name(last.value) in returning
@@ -58,3 +59,29 @@ def lint_notebook(path: Path) -> list[str]:
                 "nbgrader would read as partial credit; assign it (`measured = ...`)"
             )
     return problems
+
+
+def _judged_problems(path: Path, gid: str, source: str) -> list[str]:
+    """``checks.judged`` calls the grader could not read or judge, each with the fix."""
+    from medgrade.checks.evidence import PLOTS
+    from medgrade.checks.metrics import METRICS
+    from medgrade.data.answers import ANSWER_KEYS
+    from medgrade.errors import CourseError
+    from medgrade.grading.judge import judge_specs
+
+    where = f"{path.name}: test cell {gid}"
+    try:
+        specs = judge_specs(source, where)
+    except CourseError as e:
+        return [str(e)]
+    problems = []
+    for spec in specs:
+        at = f"{where}, line {spec.line}: checks.judged({spec.key!r}, ...)"
+        if spec.metric not in (*METRICS, "dice"):
+            problems.append(f"{at}: unknown metric {spec.metric!r}; use one of {', '.join((*METRICS, 'dice'))}")
+        if spec.answers not in ANSWER_KEYS:
+            problems.append(f"{at}: unknown answer key {spec.answers!r}; known: {', '.join(sorted(ANSWER_KEYS))}")
+        if spec.plot is not None and spec.plot not in PLOTS:
+            problems.append(f"{at}: plot must be one of {', '.join(PLOTS)}, got {spec.plot!r}")
+    return problems
+

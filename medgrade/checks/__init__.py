@@ -73,6 +73,7 @@ from medgrade.checks.evidence import (
     clear_evidence,
     collected_evidence,
     judge_predictions,
+    judged,
     load_evidence,
     record_predictions,
 )
@@ -175,5 +176,6 @@ __all__ = [
     "clear_evidence",
     "load_evidence",
     "judge_predictions",
+    "judged",
     "Judgement",
 ]

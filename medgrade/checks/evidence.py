@@ -6,6 +6,13 @@ record (kept in this module's registry and, when ``MEDGRADE_EVIDENCE_DIR`` is se
 atomically to ``<dir>/<key>.json``). The grader reads the records with :func:`load_evidence`
 and calls :func:`judge_predictions` with the labels only it holds. JSON only, never pickle.
 
+A hidden metric test calls :func:`judged` with its predictions and the answer key they are
+judged against (``answers="pathmnist:test"``). In medgrade's sandbox (``MEDGRADE_JUDGE=grader``)
+that only records them: the grader reads the call's literal arguments from the trusted source
+notebook, never from the kernel, and judges the record against labels the kernel cannot read
+(:mod:`medgrade.grading.judge`). Run anywhere else (a student's own run, ``medgrade release``,
+Otter, nbgrader), the same call judges in place against the labels in the data root.
+
 Record format (schema 1): ``{"schema": 1, "key": str, "kind": "scores" | "labels" | "mask",
 "shape": [int, ...], "values": [number, ...]}`` with ``values`` flattened in C order.
 """
@@ -28,13 +35,15 @@ from medgrade.checks._util import describe, to_numpy
 from medgrade.checks.failure import CheckFailure
 from medgrade.checks.metrics import METRICS, metric_value
 from medgrade.checks.segmentation import EMPTY_RULE, dice_score
+from medgrade.profiles import EVIDENCE_VAR, JUDGE_VAR, for_profile
 
 __all__ = ["SCHEMA_VERSION", "ENV_VAR", "KINDS", "record_predictions", "collected_evidence",
            "clear_evidence", "load_evidence", "parse_record", "judge_predictions",
-           "Judgement"]
+           "Judgement", "judged", "JUDGE_VAR", "kind_for", "PLOTS"]
 
 SCHEMA_VERSION = 1
-ENV_VAR = "MEDGRADE_EVIDENCE_DIR"
+ENV_VAR = EVIDENCE_VAR
+PLOTS = ("roc", "confusion")
 KINDS = ("scores", "labels", "mask")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _REGISTRY: dict[str, dict[str, Any]] = {}
@@ -192,3 +201,64 @@ def judge_predictions(record: Any, y_true: Any, *, metric: str, at_least: float,
                            hint="improve the model; the hidden split is scored like the "
                            "public one.", value=value, threshold=at_least)
     return Judgement(key, metric, value, float(at_least), value - float(at_least))
+
+
+def kind_for(metric: str) -> str:
+    """The record kind a metric is computed from: scores for AUC, a mask for Dice, else labels."""
+    return _NEEDS.get(metric, "labels")
+
+
+def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n: Any,
+           positive: int | None = None, name: str | None = None, plot: str | None = None,
+           classes: list[str] | None = None) -> Any:
+    """Predictions of a hidden metric test, judged against ``answers`` by whoever holds them.
+
+    ``values``: one prediction per item of the first ``n`` of ``answers`` (scores for
+    ``metric="auc"``, class labels otherwise); ``positive`` makes the labels binary (1 where the
+    label equals it). ``at_least`` and ``n`` may be dicts of values per profile. ``plot``
+    (``"roc"`` or ``"confusion"``, with ``classes`` names) adds a plot to the feedback page.
+    Every argument but ``values`` must be a literal: the grader reads them from the source.
+
+    Inside medgrade's sandbox this only records the predictions (the grader judges them after
+    the cell); elsewhere it judges here and returns the :class:`Judgement`.
+    """
+    from medgrade.profiles import active_profile
+
+    profile = active_profile().name
+    label = name or key
+    count = int(for_profile(n, profile, f"n of {label}"))  # type: ignore[call-overload]
+    bound = float(for_profile(at_least, profile, f"at_least of {label}"))  # type: ignore[arg-type]
+    kind = kind_for(metric)
+    arr = to_numpy(values)
+    if arr.ndim == 0 or arr.shape[0] != count:
+        raise _bad("judged", label, f"{count} predictions (the first {count} items of {answers})",
+                   describe(values), "predict on every image the test passes, in order.")
+    record = record_predictions(key, arr, kind=kind)
+    if os.environ.get(JUDGE_VAR) == "grader":
+        return record
+    from medgrade.checks.measure import note
+    from medgrade.data.answers import answer_labels
+    from medgrade.data.root import resolve_root
+
+    y_true = answer_labels(resolve_root(), answers, count, positive)
+    try:
+        result = judge_predictions(record, y_true, metric=metric, at_least=bound, name=label)
+    except CheckFailure as e:
+        if e.value is not None:
+            note("judged", label, e.value, bound)
+        raise
+    finally:
+        _publish(plot, y_true, arr, classes)
+    note("judged", label, result.value, bound)
+    return result
+
+
+def _publish(plot: str | None, y_true: np.ndarray, values: np.ndarray, classes: list[str] | None) -> None:
+    if plot is None:
+        return
+    from medgrade.student.evidence import publish
+
+    if plot == "roc":
+        publish("roc", y_true=y_true, scores=values)
+    elif plot == "confusion":
+        publish("confusion", y_true=y_true, y_pred=values, **({"labels": list(classes)} if classes else {}))

@@ -11,7 +11,8 @@ and SCRIPT, inside the new namespaces and before the kernel starts:
   connection file, whose key would let it run code in that kernel);
 - hides the course's secret folders (``source/`` with the hidden tests, ``reference_solutions/``,
   ``gradebook/``, ``submitted/``, ``autograded/``) under empty read-only tmpfs mounts;
-- bind-mounts the data root read-only (a student cannot corrupt the class's data);
+- bind-mounts the data root read-only (a student cannot corrupt the class's data), and mounts
+  over each data file holding a metric test's labels a copy with those labels zeroed;
 - drops every capability (``setpriv``), so the kernel cannot undo any of this.
 
 The PID namespace means the kernel sees only its own processes, and everything it starts dies
@@ -48,6 +49,7 @@ class Confinement:
     own: Path
     hidden: tuple[Path, ...] = ()
     read_only: tuple[Path, ...] = field(default=())
+    masked: tuple[tuple[Path, Path], ...] = ()  # (file, the copy the kernel sees instead), read-only
 
 
 def sandbox_parent() -> Path:
@@ -81,12 +83,14 @@ def detect_protections() -> Protections:
     if why is not None:
         return Protections(False, False, (
             f"network isolation: `unshare -n` was refused ({why}); run the grader as root or with CAP_SYS_ADMIN",
-            "process containment, read-only data and hidden course folders: they need the same privilege",
+            "process containment, read-only data, hidden course folders and withheld labels: "
+            "they need the same privilege",
         ))
     why = "setpriv (util-linux) is not installed" if setpriv is None else _refused(
         [unshare, *NAMESPACES, "--", setpriv, "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "true"])
     if why is not None:
-        return Protections(True, False, (f"process containment, read-only data and hidden course folders: {why}",))
+        return Protections(True, False, (
+            f"process containment, read-only data, hidden course folders and withheld labels: {why}",))
     return Protections(True, True)
 
 
@@ -103,6 +107,9 @@ def _script(confinement: Confinement, kernel: list[str]) -> str:
     for path in confinement.read_only:
         lines.append(f"mount --bind {q(str(path))} {q(str(path))}")
         lines.append(f"mount -o remount,ro,bind {q(str(path))}")
+    for target, view in confinement.masked:
+        lines.append(f"mount --bind {q(str(view))} {q(str(target))}")
+        lines.append(f"mount -o remount,ro,bind {q(str(target))}")
     for path in confinement.hidden:
         lines.append(f"mount -t tmpfs -o ro,size=0 medgrade-hidden {q(str(path))}")
     drop = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--"]
@@ -129,7 +136,8 @@ def _confined(kernel: list[str], protections: Protections, confinement: Confinem
     if protections.contained and confinement is not None:
         hidden = tuple(p for p in confinement.hidden if p.is_dir())
         read_only = tuple(p.resolve() for p in confinement.read_only if p.is_dir())
-        script = _script(Confinement(confinement.own, hidden, read_only), kernel)
+        masked = tuple((t.resolve(), v) for t, v in confinement.masked if t.is_file() and v.is_file())
+        script = _script(Confinement(confinement.own, hidden, read_only, masked), kernel)
         return ["unshare", *NAMESPACES, "--", "/bin/sh", "-c", script, "medgrade-sandbox", "{connection_file}"]
     if protections.network_isolated:
         return ["unshare", "-n", "--", *kernel, "{connection_file}"]

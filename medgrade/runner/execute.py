@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import psutil
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
@@ -25,8 +26,9 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
+from medgrade.grading.judge import judge_cell
 from medgrade.profiles import Profile
-from medgrade.runner.prepare import Prepared
+from medgrade.runner.prepare import Prepared, TestCell
 from medgrade.runner.sandbox import KERNEL_NAME
 from medgrade.runner.seeding import seed_code
 from medgrade.runner.watchdog import Watchdog
@@ -112,10 +114,20 @@ def _keep_measurements(client: _Client, cell: NotebookNode) -> None:
         cell.metadata.setdefault("medgrade", {})["measured"] = kept
 
 
+def evidence_dir(workdir: Path) -> Path:
+    """Where the kernel writes the records of ``checks.judged`` (the grader reads them there)."""
+    return workdir / "evidence"
+
+
 def execute(
-    prepared: Prepared, *, workdir: Path, spec_dir: Path, env: dict[str, str], profile: Profile, seed: int = 0
+    prepared: Prepared, *, workdir: Path, spec_dir: Path, env: dict[str, str], profile: Profile, seed: int = 0,
+    data_root: Path | None = None,
 ) -> Execution:
-    """Execute ``prepared.notebook`` in a fresh sandboxed kernel; never raises for student errors."""
+    """Execute ``prepared.notebook`` in a fresh sandboxed kernel; never raises for student errors.
+
+    A test cell with ``checks.judged`` calls passes only if it ran without error and the
+    grader's judgement of its records (against the labels under ``data_root``) passes too.
+    """
     nb = prepared.notebook
     run = Execution(nb)
     tests = {t.index: t for t in prepared.tests}
@@ -140,10 +152,12 @@ def execute(
                             continue
                         if current in tests:
                             _seed(client, seed, profile)
+                            _forget_records(workdir, tests[current])
                         client.execute_cell(cell, current)
                         if current in tests:
                             _judge(run, tests[current], cell, profile)
                             _keep_measurements(client, cell)
+                            _judge_outside(run, tests[current], cell, profile, workdir, data_root)
                 except (DeadKernelError, RuntimeError) as e:
                     reason = dog.reason or "the kernel died"
                     run.stopped = f"{reason} in cell {current + 1}"
@@ -177,6 +191,27 @@ def _shutdown(km: AsyncKernelManager) -> None:
             run_sync(km.shutdown_kernel)(now=True)
     finally:
         Watchdog.kill(leftovers)
+
+
+def _forget_records(workdir: Path, test: TestCell) -> None:
+    """Records a judged test will write: one left from an earlier cell must not stand in."""
+    for spec in test.judges:
+        (evidence_dir(workdir) / f"{spec.key}.json").unlink(missing_ok=True)
+
+
+def _judge_outside(run: Execution, test: TestCell, cell: NotebookNode, profile: Profile, workdir: Path,
+                   data_root: Path | None) -> None:
+    """The grader's judgement of a judged test that ran without error (see medgrade.grading.judge)."""
+    if not test.judges or run.outcomes[test.grade_id].status != "passed":
+        return
+    verdict = judge_cell(test.judges, evidence_dir(workdir), data_root, profile.name)
+    if verdict.measured:
+        cell.metadata.setdefault("medgrade", {}).setdefault("measured", []).extend(verdict.measured)
+    cell.outputs.extend(nbformat.from_dict(o) for o in verdict.outputs)
+    if verdict.message:
+        ename, _, evalue = verdict.message.partition(": ")
+        cell.outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[verdict.message]))
+        run.outcomes[test.grade_id] = TestOutcome(test.grade_id, "failed", verdict.message)
 
 
 def _judge(run: Execution, test: Any, cell: NotebookNode, profile: Profile) -> None:

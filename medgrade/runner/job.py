@@ -18,6 +18,7 @@ from medgrade.course import Course
 from medgrade.errors import SubmissionError
 from medgrade.grading.intake import check_submission
 from medgrade.grading.integrity import scan_notebook
+from medgrade.grading.judge import assignment_answers
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult, TestStatus
 from medgrade.runner.confine import Confinement, sandbox_parent
@@ -26,7 +27,7 @@ from medgrade.runner.prepare import prepare
 from medgrade.runner.sandbox import detect_protections, populate, sandbox_env, write_kernelspec
 from medgrade.runner.slots import current_slot
 
-__all__ = ["Job", "JobOutput", "run_job", "supported_kernel", "confinement_for"]
+__all__ = ["Job", "JobOutput", "run_job", "supported_kernel", "confinement_for", "withheld_labels"]
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,23 @@ def _all_tests(course: Course, assignment: str, status: TestStatus, message: str
     )
 
 
-def confinement_for(course: Course, own: Path, data_root: str | Path | None) -> Confinement:
-    """Hide what a student must not read; the data may be read, never written."""
+def confinement_for(course: Course, own: Path, data_root: str | Path | None,
+                    masked: tuple[tuple[Path, Path], ...] = ()) -> Confinement:
+    """Hide what a student must not read; the data may be read, never written; labels withheld."""
     from jupyter_core.paths import jupyter_runtime_dir
 
     hidden = (course.source, course.reference, course.gradebook_dir, course.submitted, course.autograded,
               Path(jupyter_runtime_dir()))
-    return Confinement(own, hidden, (Path(data_root),) if data_root else ())
+    return Confinement(own, hidden, (Path(data_root),) if data_root else (), masked)
+
+
+def withheld_labels(answers: set[str], data_root: str | None, contained: bool) -> tuple[tuple[Path, Path], ...]:
+    """The kernel's views of the data files holding ``answers``, labels zeroed (when it can be done)."""
+    from medgrade.data.answers import withheld_view
+
+    if not (answers and data_root and contained):
+        return ()
+    return tuple(withheld_view(data_root, a) for a in sorted(answers) if (Path(data_root)).is_dir())
 
 
 def _locked_source(source: Path) -> str:
@@ -104,6 +115,11 @@ def run_job(job: Job) -> JobOutput:
     protections = detect_protections()
     tests: list[TestResult] = []
     findings: list[str] = list(protections.missing)
+    answers = assignment_answers(sources)
+    masked = withheld_labels(answers, job.data_root, protections.contained)
+    if answers and not masked:
+        findings.append(f"the labels of {', '.join(sorted(answers))} were readable by the kernel "
+                        "(withholding them needs a mount namespace and the data root)")
     autograded: dict[str, str] = {}
     release_dir = course.release / job.assignment
     aux = [p for p in release_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"] if release_dir.is_dir() else []
@@ -116,9 +132,10 @@ def run_job(job: Job) -> JobOutput:
             workdir, spec_dir = Path(tmp) / "work", Path(tmp) / "spec"
             workdir.mkdir()
             link = populate(workdir, aux, Path(job.data_root) if job.data_root else None)
-            write_kernelspec(spec_dir, protections, confinement_for(course, Path(tmp), job.data_root))
+            write_kernelspec(spec_dir, protections, confinement_for(course, Path(tmp), job.data_root, masked))
             run = execute(prepared, workdir=workdir, spec_dir=spec_dir, profile=profile, seed=job.seed,
-                          env=sandbox_env(profile, workdir, link, current_slot(), seed=job.seed))
+                          env=sandbox_env(profile, workdir, link, current_slot(), seed=job.seed),
+                          data_root=Path(job.data_root) if job.data_root else None)
         for t in prepared.tests:
             o = run.outcomes[t.grade_id]
             tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,

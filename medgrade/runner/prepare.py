@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import nbformat
 from nbformat import NotebookNode
 
+from medgrade.grading.judge import JudgeSpec, judge_specs
+
 __all__ = ["TestCell", "Prepared", "prepare"]
 
 
@@ -22,6 +24,7 @@ class TestCell:
     grade_id: str
     points: float
     index: int  # position in the prepared notebook
+    judges: tuple[JudgeSpec, ...] = ()  # its checks.judged calls, read from the source notebook
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ def prepare(source: NotebookNode, release: NotebookNode, submitted: NotebookNode
             present.add(gid)
     _reinsert_missing(nb, source, source_cells, present, findings)
     tests = tuple(
-        TestCell(g, float(c.metadata["nbgrader"].get("points", 0)), i)
+        TestCell(g, float(c.metadata["nbgrader"].get("points", 0)), i,
+                 judge_specs(source_cells[g].source, f"test cell {g}") if g in source_cells else ())
         for i, c in enumerate(nb.cells)
         if (g := _gid(c)) is not None and c.metadata["nbgrader"].get("grade") and c.cell_type == "code"
     )

@@ -10,6 +10,9 @@ Protections, and how each is obtained:
   the data root; hidden tests never become files (they are sent over the kernel's channel).
   Where namespaces are allowed, other sandboxes and the course's secret folders are hidden, the
   data is read-only and the kernel's processes die with it (:mod:`medgrade.runner.confine`).
+- **labels**: a metric test's labels (its answer key) are zeroed in the kernel's view of the data
+  file (a copy mounted over it); the kernel records predictions, the grader judges them
+  (:mod:`medgrade.grading.judge`).
 - **environment**: only what a notebook needs (PATH, HOME in the folder, profile, data root,
   thread caps); the grader's own variables (tokens, paths) do not reach the kernel.
 - **memory**: a watchdog in the grader kills the kernel's process tree above the profile's cap
@@ -25,7 +28,7 @@ import sys
 from pathlib import Path
 
 from medgrade.profiles import ENV_VAR as PROFILE_VAR
-from medgrade.profiles import SEED_VAR, Profile
+from medgrade.profiles import EVIDENCE_VAR, JUDGE_VAR, SEED_VAR, Profile
 from medgrade.runner.confine import Confinement, Protections, detect_protections, launch_argv
 from medgrade.runner.slots import DeviceSlot
 
@@ -63,6 +66,8 @@ def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None,
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
         "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+        EVIDENCE_VAR: str(workdir / "evidence"),  # checks.judged records here ...
+        JUDGE_VAR: "grader",  # ... and the grader judges them, outside the kernel
         **(slot or DeviceSlot()).env(),
     }
     if data_link is not None:

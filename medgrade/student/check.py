@@ -141,4 +141,4 @@ def _execute(course: Course, prepared: Prepared, release_dir: Path, profile: Pro
         link = populate(workdir, aux, data_root)
         write_kernelspec(spec_dir, protections, confinement_for(course, Path(tmp), data_root))
         return execute(prepared, workdir=workdir, spec_dir=spec_dir,
-                       env=sandbox_env(profile, workdir, link), profile=profile)
+                       env=sandbox_env(profile, workdir, link), profile=profile, data_root=data_root)

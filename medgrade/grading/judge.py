@@ -1,0 +1,196 @@
+"""Judge metric tests outside the kernel, against labels the kernel never reads.
+
+A hidden test calls ``checks.judged(key, predictions, metric=..., at_least=..., answers=...,
+n=...)``. In the sandbox that call only writes the predictions as an evidence record. What the
+grader judges them by comes from the trusted source notebook: this module reads the call's
+literal arguments from the test cell's source (:func:`judge_specs`), never from the kernel, so a
+student who patches ``judged`` or writes a record by hand changes only their own predictions.
+After the cell ran without error the grader loads the labels (:mod:`medgrade.data.answers`),
+judges each record (:func:`judge_cell`) and the test passes only if every judgement does.
+
+The labels are withheld from the kernel: its view of the data file has them zeroed
+(:func:`medgrade.data.answers.withheld_view`, mounted by :mod:`medgrade.runner.confine`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medgrade.errors import CourseError, UsageError
+from medgrade.profiles import PROFILES, for_profile
+
+__all__ = ["JudgeSpec", "Verdict", "judge_specs", "judge_cell", "assignment_answers", "MAX_RECORD_BYTES"]
+
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # a 7,180-image score record is about 150 kB
+_REQUIRED = ("metric", "at_least", "answers", "n")
+_OPTIONAL = ("positive", "name", "plot", "classes")
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """One ``checks.judged`` call of a test cell, as the source notebook writes it."""
+
+    key: str
+    metric: str
+    at_least: Any  # a number, or {profile: number}
+    answers: str
+    n: Any  # an int, or {profile: int}
+    positive: int | None = None
+    name: str | None = None
+    plot: str | None = None
+    classes: tuple[str, ...] | None = None
+    line: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.name or self.key
+
+    def bound(self, profile: str) -> float:
+        return float(for_profile(self.at_least, profile, f"at_least of {self.label}"))  # type: ignore[arg-type]
+
+    def count(self, profile: str) -> int:
+        return int(for_profile(self.n, profile, f"n of {self.label}"))  # type: ignore[call-overload]
+
+
+def _called(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _spec(call: ast.Call, where: str) -> JudgeSpec:
+    at = f"{where}, line {call.lineno}: checks.judged(...)"
+    if len(call.args) > 2 or any(k.arg is None for k in call.keywords):
+        raise CourseError(f"{at} takes the key and the predictions, then keyword arguments only")
+    given: dict[str, Any] = {}
+    named = {k.arg: k.value for k in call.keywords}
+    key_node = call.args[0] if call.args else named.pop("key", None)
+    named.pop("values", None)
+    if key_node is None or (len(call.args) < 2 and "values" not in {k.arg for k in call.keywords}):
+        raise CourseError(f"{at} needs a key and the predictions: judged('test_probs', probs, ...)")
+    for arg, node in [("key", key_node), *named.items()]:
+        if arg not in ("key", *_REQUIRED, *_OPTIONAL):
+            raise CourseError(f"{at} has an unknown argument {arg}=; it takes {', '.join(_REQUIRED + _OPTIONAL)}")
+        try:
+            given[arg] = ast.literal_eval(node)
+        except ValueError:
+            raise CourseError(f"{at}: {arg}= must be a literal (a number, a string, or a dict of them per "
+                              "profile): the grader reads it from the source, never from the kernel") from None
+    missing = [a for a in _REQUIRED if a not in given]
+    if missing:
+        raise CourseError(f"{at} needs {', '.join(m + '=' for m in missing)}")
+    for profile in PROFILES:
+        for arg in ("at_least", "n"):
+            if isinstance(given[arg], dict) and profile not in given[arg]:
+                raise CourseError(f"{at}: {arg}= has no value for the {profile!r} profile")
+    classes = given.get("classes")
+    return JudgeSpec(str(given["key"]), str(given["metric"]), given["at_least"], str(given["answers"]), given["n"],
+                     given.get("positive"), given.get("name"), given.get("plot"),
+                     tuple(str(c) for c in classes) if classes else None, call.lineno)
+
+
+def judge_specs(source: str, where: str) -> tuple[JudgeSpec, ...]:
+    """The ``judged`` calls of a test cell's source, in source order (``where`` names the cell)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ()  # the release lint reports it
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _called(n.func) == "judged"]
+    return tuple(_spec(c, where) for c in sorted(calls, key=lambda c: (c.lineno, c.col_offset)))
+
+
+def assignment_answers(notebooks: list[Path]) -> set[str]:
+    """Every answer key the test cells of ``notebooks`` are judged against."""
+    import nbformat
+
+    keys: set[str] = set()
+    for path in notebooks:
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and cell.cell_type == "code":
+                keys.update(s.answers for s in judge_specs(cell.source, f"{path.name}: {meta.get('grade_id')}"))
+    return keys
+
+
+@dataclass
+class Verdict:
+    """What the grader concluded about one test cell's records."""
+
+    message: str = ""  # empty: every judgement passed
+    measured: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)  # plot records for the notebook
+
+
+def _read(path: Path) -> Any:
+    if not path.is_file():
+        raise LookupError(f"the test recorded no predictions under {path.stem!r} (was checks.judged reached?)")
+    if path.stat().st_size > MAX_RECORD_BYTES:
+        raise LookupError(f"the record {path.stem!r} is larger than {MAX_RECORD_BYTES // 2**20} MB")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise LookupError(f"the record {path.stem!r} is not valid JSON") from None
+
+
+def _plot(spec: JudgeSpec, y_true: Any, values: Any) -> dict[str, Any] | None:
+    from medgrade.student.evidence import MIME
+
+    flat = [float(v) for v in values.ravel()]
+    if spec.plot == "roc":
+        record = {"schema": 1, "kind": "roc", "y_true": y_true.tolist(), "scores": flat}
+    elif spec.plot == "confusion":
+        record = {"schema": 1, "kind": "confusion", "y_true": y_true.tolist(), "y_pred": [int(v) for v in flat],
+                  **({"labels": list(spec.classes)} if spec.classes else {})}
+    else:
+        return None
+    return {"output_type": "display_data", "metadata": {},
+            "data": {MIME: record, "text/plain": f"[medgrade {spec.plot} evidence for the feedback page]"}}
+
+
+def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path | None, profile: str) -> Verdict:
+    """Judge each record of a test cell that ran without error; the first failure is the message."""
+    from medgrade.checks.evidence import judge_predictions, parse_record
+    from medgrade.checks.failure import CheckFailure
+    from medgrade.data.answers import answer_labels
+
+    verdict = Verdict()
+    for spec in specs:
+        bound, n = spec.bound(profile), spec.count(profile)
+        try:
+            record = _read(evidence_dir / f"{spec.key}.json")
+            _, values = parse_record(record)
+        except LookupError as e:
+            verdict.message = verdict.message or f"CheckFailure: judged({spec.label}): {e}"
+            continue
+        except CheckFailure as e:
+            verdict.message = verdict.message or f"CheckFailure: {e}"
+            continue
+        if values.ndim == 0 or values.shape[0] != n:
+            verdict.message = verdict.message or (
+                f"CheckFailure: judged({spec.label}): expected {n} predictions (the first {n} items of "
+                f"{spec.answers}), observed {values.shape[0] if values.ndim else 'a scalar'}")
+            continue
+        try:
+            y_true = answer_labels(data_root, spec.answers, n, spec.positive)
+        except UsageError as e:  # the grader's data, not the student's work
+            verdict.message = verdict.message or f"GraderError: {spec.label} could not be judged: {e}"
+            continue
+        value: float | None
+        try:
+            value = judge_predictions(record, y_true, metric=spec.metric, at_least=bound, name=spec.label).value
+        except CheckFailure as e:
+            value = e.value
+            verdict.message = verdict.message or f"CheckFailure: {e}"
+        if value is not None:
+            verdict.measured.append({"check": "judged", "name": spec.label,
+                                     "value": value if math.isfinite(value) else None, "threshold": bound,
+                                     "direction": ">=", "passed": bool(value >= bound)})
+        plot = _plot(spec, y_true, values)
+        if plot is not None:
+            verdict.outputs.append(plot)
+    return verdict

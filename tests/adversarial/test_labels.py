@@ -1,0 +1,152 @@
+"""Hidden labels: a metric test's labels never reach the kernel; the grader judges the predictions.
+
+A small class is graded on a PathMNIST-format file whose test images' brightness follows their
+label. The test cell records the student's scores with ``checks.judged``; the grader judges them.
+Attackers try to read the labels from the data file, to skip or patch the recording, and to
+judge themselves; each loses the test's points, and the honest students grade as if alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from medgrade.course import Course
+from medgrade.grading.engine import grade_class
+from medgrade.runner.confine import detect_protections
+from tests.grading.test_judge import write_pathmnist
+from tests.tiny_course import REPO, TINY_PROFILE, cell
+
+pytestmark = [
+    pytest.mark.xdist_group("engine"),
+    pytest.mark.skipif(not detect_protections().contained,
+                       reason="; ".join(detect_protections().missing) or "namespaces refused"),
+]
+
+ASSIGNMENT, NOTEBOOK, N = "98_labels", "labels.ipynb", 40
+# The kernel imports medgrade.checks (torch): more memory and time than the tiny course's.
+PROFILE = replace(TINY_PROFILE, cell_timeout=60, notebook_budget=180, memory_mb=3000)
+LOAD = "np.load(os.path.join(os.environ['MEDGRADE_DATA'], 'pathmnist.npz'))"
+HONEST = f"def predict():\n    return {LOAD}['test_images'][:{N}].reshape({N}, -1).mean(axis=1) / 255.0"
+TEST = (f"assert predict().shape == ({N},)\n### BEGIN HIDDEN TESTS\nfrom medgrade import checks\n"
+        f"measured = checks.judged('probs', predict(), metric='auc', at_least=0.9, answers='pathmnist:test', "
+        f"n={N}, positive=8, plot='roc', name='test AUC')\n### END HIDDEN TESTS")
+
+
+def _make_course(root: Path) -> Course:
+    from medgrade.cli.main import cli
+
+    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
+    solution = HONEST.replace("    return", "    ### BEGIN SOLUTION\n    return") + "\n    ### END SOLUTION"
+    nb = nbformat.v4.new_notebook(cells=[
+        cell("import os\nimport numpy as np", "setup", locked=True),
+        cell(solution, "predict", solution=True),
+        cell(TEST, "test_auc", points=3),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "source" / ASSIGNMENT / NOTEBOOK)
+    for folder in ("submitted", "autograded", "gradebook"):
+        (root / folder).mkdir()
+    result = CliRunner().invoke(cli, ["release", ASSIGNMENT, "--no-execute", "--course-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    return Course(root)
+
+
+def _submit(course: Course, student: str, predict: str) -> None:
+    from medgrade.author.mutants import completed_notebook
+
+    nb = completed_notebook(course, ASSIGNMENT, NOTEBOOK)
+    for c in nb.cells:
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "predict":
+            c.source = predict
+    folder = course.submitted / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / NOTEBOOK)
+
+
+ATTACKS = {
+    # Scores read straight from the labels in the data file.
+    "reader": f"def predict():\n    labels = {LOAD}['test_labels'][:{N}, 0]\n"
+              "    print('POSITIVES SEEN', int((labels == 8).sum()))\n    return (labels == 8) * 0.8 + 0.1",
+    # No record at all: judged() replaced by a function that does nothing.
+    "patcher": HONEST.replace("/ 255.0", "* 0.0 + 0.5") + "\nimport medgrade.checks\n"
+               "medgrade.checks.judged = lambda *a, **k: None",
+    # Judge in the kernel instead of leaving it to the grader, against the labels the kernel reads.
+    "self_judge": "import os\nos.environ['MEDGRADE_JUDGE'] = 'student'\n" + HONEST,
+    # A record of good scores written before the test cell, then junk from the graded run.
+    "forger": "import json\nos.makedirs(os.environ['MEDGRADE_EVIDENCE_DIR'], exist_ok=True)\n"
+              f"good = [float(v) for v in {LOAD}['test_images'][:{N}].reshape({N}, -1).mean(axis=1) / 255.0]\n"
+              f"json.dump({{'schema': 1, 'key': 'probs', 'kind': 'scores', 'shape': [{N}], 'values': good}},\n"
+              "          open(os.path.join(os.environ['MEDGRADE_EVIDENCE_DIR'], 'probs.json'), 'w'))\n"
+              + HONEST.replace("/ 255.0", "* 0.0 + 0.5"),
+}
+
+
+@pytest.fixture(scope="module")
+def judged_class(tmp_path_factory):
+    base = tmp_path_factory.mktemp("labels")
+    data = base / "data"
+    labels = write_pathmnist(data)
+    course = _make_course(base / "course")
+    _submit(course, "honest", HONEST)
+    _submit(course, "random", f"def predict():\n    return np.random.default_rng(1).random({N})")
+    for student, predict in ATTACKS.items():
+        _submit(course, student, predict)
+    results = grade_class(course, ASSIGNMENT, ["honest", "random", *ATTACKS], profile=PROFILE, data_root=data,
+                          workers=2)
+    return course, data, labels, {r.student: r for r in results}
+
+
+def _cell(course: Course, student: str, gid: str) -> nbformat.NotebookNode:
+    nb = nbformat.read(course.autograded / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+
+
+def test_the_grader_judges_an_honest_model_and_a_weak_one(judged_class) -> None:
+    course, _, _, results = judged_class
+    assert results["honest"].score == 3, results["honest"].tests
+    test = _cell(course, "honest", "test_auc")
+    assert test.metadata["medgrade"]["measured"] == [{"check": "judged", "name": "test AUC", "value": 1.0,
+                                                      "threshold": 0.9, "direction": ">=", "passed": True}]
+    roc = [o for o in test.outputs if "application/vnd.medgrade.plot+json" in o.get("data", {})]
+    assert roc and roc[0]["data"]["application/vnd.medgrade.plot+json"]["kind"] == "roc"
+    (weak,) = results["random"].tests
+    assert weak.points == 0 and weak.message.startswith(
+        "CheckFailure: judge_predictions(test AUC): expected auc >= 0.900; observed 0.")
+
+
+def test_labels_in_the_data_file_are_zeros_to_the_kernel(judged_class) -> None:
+    course, _, labels, results = judged_class
+    out = "".join(o.get("text", "") for o in _cell(course, "reader", "test_auc").outputs)
+    assert (labels == 8).sum() >= 4 and "POSITIVES SEEN 0" in out, out
+    (test,) = results["reader"].tests
+    assert test.points == 0 and "judge_predictions(test AUC): expected auc >= 0.900" in test.message
+
+
+def test_skipping_or_patching_the_record_fails_the_test(judged_class) -> None:
+    _, _, _, results = judged_class
+    (test,) = results["patcher"].tests
+    assert test.points == 0
+    assert test.message == ("CheckFailure: judged(test AUC): the test recorded no predictions under 'probs' "
+                            "(was checks.judged reached?)")
+    (forged,) = results["forger"].tests  # the good record written earlier is not the one judged
+    assert forged.points == 0 and forged.message.startswith("CheckFailure: judge_predictions(test AUC)"), forged
+
+def test_judging_in_the_kernel_sees_only_the_zeroed_labels(judged_class) -> None:
+    _, _, _, results = judged_class
+    (test,) = results["self_judge"].tests
+    assert test.points == 0 and "observed only class 0 in 40 samples" in test.message, test
+
+
+def test_honest_students_grade_as_without_attackers(judged_class) -> None:
+    course, data, _, results = judged_class
+    alone = grade_class(course, ASSIGNMENT, ["honest", "random"], profile=PROFILE, data_root=data, workers=1,
+                        force=True)
+    for r in alone:
+        assert [(t.points, t.status, t.message) for t in r.tests] == \
+               [(t.points, t.status, t.message) for t in results[r.student].tests]

@@ -1,0 +1,172 @@
+"""Metric tests judged outside the kernel: specs read from the source, labels the kernel never sees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from medgrade.checks import CheckFailure, clear_evidence, judged
+from medgrade.data.answers import answer_labels, withheld_view
+from medgrade.errors import CourseError, UsageError
+from medgrade.grading.judge import judge_cell, judge_specs
+
+N = 40
+SPEC = ('checks.judged("probs", predict(), metric="auc", at_least={"cpu": 0.9, "gpu": 0.95}, '
+        'answers="pathmnist:test", n={"cpu": 40, "gpu": 40}, positive=8, plot="roc", name="test AUC")')
+
+
+def write_pathmnist(root: Path, n: int = N, seed: int = 0) -> np.ndarray:
+    """A small pathmnist.npz whose test images' brightness follows their label; returns the labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 9, size=(n, 1)).astype(np.uint8)
+    labels[:4, 0] = 8  # positives for sure
+    images = (labels[:, :, None, None] * 25 + rng.integers(0, 10, size=(n, 28, 28, 3))).astype(np.uint8)
+    root.mkdir(parents=True, exist_ok=True)
+    np.savez(root / "pathmnist.npz", test_images=images, test_labels=labels,
+             train_images=images[:5], train_labels=labels[:5])
+    return labels[:, 0]
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEDGRADE_EVIDENCE_DIR", raising=False)
+    monkeypatch.delenv("MEDGRADE_JUDGE", raising=False)
+    monkeypatch.setenv("MEDGRADE_PROFILE", "cpu")
+    clear_evidence()
+
+
+def test_specs_are_read_from_the_source_with_their_literals() -> None:
+    (spec,) = judge_specs("x = 1\n### BEGIN HIDDEN TESTS\n" + SPEC + "\n### END HIDDEN TESTS", "nb: test cell t")
+    assert (spec.key, spec.metric, spec.answers, spec.positive, spec.plot, spec.line) == \
+           ("probs", "auc", "pathmnist:test", 8, "roc", 3)
+    assert spec.bound("cpu") == 0.9 and spec.bound("gpu") == 0.95 and spec.count("cpu") == N
+    assert judge_specs("assert True", "t") == ()
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ('checks.judged("k", p, metric="auc", at_least=T, answers="pathmnist:test", n=3)',
+     r"test cell t, line 1: checks.judged\(...\): at_least= must be a literal .* never from the kernel"),
+    ('checks.judged("k", p, metric="auc", answers="pathmnist:test", n=3)', r"needs at_least="),
+    ('checks.judged("k", p, metric="auc", at_least={"cpu": 0.9}, answers="pathmnist:test", n=3)',
+     r"at_least= has no value for the 'gpu' profile"),
+    ('checks.judged("k", metric="auc", at_least=0.9, answers="pathmnist:test", n=3)',
+     r"needs a key and the predictions"),
+    ('checks.judged("k", p, metric="auc", at_least=0.9, answers="pathmnist:test", n=3, labels=y)',
+     r"unknown argument labels="),
+])
+def test_a_spec_the_grader_cannot_read_is_refused_naming_the_cell(source: str, message: str) -> None:
+    with pytest.raises(CourseError, match=message):
+        judge_specs(source, "nb.ipynb: test cell t")
+
+
+def test_release_lint_names_unknown_metric_answer_key_and_plot(tmp_path: Path) -> None:
+    from medgrade.author.lint import lint_notebook
+    from tests.tiny_course import cell
+
+    nb = nbformat.v4.new_notebook(cells=[cell(
+        'checks.judged("k", p, metric="recall", at_least=0.9, answers="mednist:test", n=3, plot="pie")',
+        "test_k", points=1)])
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    problems = lint_notebook(tmp_path / "a.ipynb")
+    assert any("test cell test_k, line 1: checks.judged('k', ...): unknown metric 'recall'" in p for p in problems)
+    assert any("unknown answer key 'mednist:test'; known: pathmnist:test" in p for p in problems)
+    assert any("plot must be one of roc, confusion, got 'pie'" in p for p in problems)
+
+
+def test_answer_labels_and_the_kernels_view_without_them(tmp_path: Path) -> None:
+    labels = write_pathmnist(tmp_path / "data")
+    assert answer_labels(tmp_path / "data", "pathmnist:test", 10).tolist() == labels[:10].tolist()
+    assert answer_labels(tmp_path / "data", "pathmnist:test", N, positive=8).tolist() == (labels == 8).tolist()
+    real, view = withheld_view(tmp_path / "data", "pathmnist:test")
+    assert real == (tmp_path / "data" / "pathmnist.npz").resolve()
+    with np.load(real) as a, np.load(view) as b:
+        assert sorted(a.files) == sorted(b.files)
+        assert b["test_labels"].shape == a["test_labels"].shape and b["test_labels"].dtype == a["test_labels"].dtype
+        assert not b["test_labels"].any() and a["test_labels"].any()
+        for name in ("test_images", "train_images", "train_labels"):
+            assert np.array_equal(a[name], b[name])
+    assert withheld_view(tmp_path / "data", "pathmnist:test")[1] == view  # made once per version of the file
+    with pytest.raises(UsageError, match=r"pathmnist:test has 40 labels; a test asked for 41"):
+        answer_labels(tmp_path / "data", "pathmnist:test", 41)
+    with pytest.raises(UsageError, match=r"unknown answer key 'wmh:test'; known: pathmnist:test"):
+        answer_labels(tmp_path / "data", "wmh:test", 1)
+    with pytest.raises(UsageError, match=r"pathmnist.npz is missing .*run `medgrade data generate`"):
+        answer_labels(tmp_path / "nowhere", "pathmnist:test", 1)
+
+
+def _scores(labels: np.ndarray, quality: str) -> np.ndarray:
+    positive = (labels == 8).astype(float)
+    if quality == "right":
+        return 0.8 * positive + 0.1
+    if quality == "reversed":
+        return 0.9 - 0.8 * positive
+    return np.full(len(labels), 0.5)  # the same score for every image
+
+
+def test_judged_in_place_passes_a_right_answer_and_fails_wrong_ones(tmp_path, monkeypatch) -> None:
+    labels = write_pathmnist(tmp_path / "data")
+    monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "data"))
+    kw = dict(metric="auc", at_least={"cpu": 0.9, "gpu": 0.95}, answers="pathmnist:test", n={"cpu": N, "gpu": N},
+              positive=8, name="test AUC")
+    assert judged("probs", _scores(labels, "right"), **kw).value == 1.0
+    with pytest.raises(CheckFailure, match=r"expected auc >= 0.900; observed 0.000 on the hidden labels"):
+        judged("probs", _scores(labels, "reversed"), **kw)
+    with pytest.raises(CheckFailure, match=r"expected auc >= 0.900; observed 0.500"):
+        judged("probs", _scores(labels, "constant"), **kw)
+    with pytest.raises(CheckFailure, match=r"judged\(test AUC\): expected 40 predictions \(the first 40 items of "
+                                           r"pathmnist:test\)"):
+        judged("probs", _scores(labels, "right")[:10], **kw)
+
+
+def test_judged_in_the_sandbox_only_records(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MEDGRADE_JUDGE", "grader")
+    monkeypatch.setenv("MEDGRADE_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "no-data"))  # no labels needed to record
+    record = judged("probs", np.full(N, 0.5), metric="auc", at_least=0.9, answers="pathmnist:test", n=N)
+    assert record["kind"] == "scores" and record["shape"] == [N]
+    assert json.loads((tmp_path / "evidence" / "probs.json").read_text()) == record
+
+
+def _verdict(tmp_path: Path, values: list | None, spec: str = SPEC):
+    evidence = tmp_path / "evidence"
+    evidence.mkdir(exist_ok=True)
+    if values is not None:
+        record = {"schema": 1, "key": "probs", "kind": "scores", "shape": [len(values)], "values": values}
+        (evidence / "probs.json").write_text(json.dumps(record))
+    return judge_cell(judge_specs(spec, "t"), evidence, tmp_path / "data", "cpu")
+
+
+def test_the_grader_judges_records_against_the_labels(tmp_path: Path) -> None:
+    labels = write_pathmnist(tmp_path / "data")
+    right = _verdict(tmp_path, [float(v) for v in _scores(labels, "right")])
+    assert right.message == ""
+    assert right.measured == [{"check": "judged", "name": "test AUC", "value": 1.0, "threshold": 0.9,
+                               "direction": ">=", "passed": True}]
+    (plot,) = right.outputs
+    assert plot["data"]["application/vnd.medgrade.plot+json"]["kind"] == "roc"
+    wrong = _verdict(tmp_path, [float(v) for v in _scores(labels, "reversed")])
+    assert wrong.message.startswith("CheckFailure: judge_predictions(test AUC): expected auc >= 0.900; "
+                                    "observed 0.000 on the hidden labels (margin -0.900)")
+    assert wrong.measured[0]["passed"] is False
+    short = _verdict(tmp_path, [0.5] * 10)
+    assert short.message == ("CheckFailure: judged(test AUC): expected 40 predictions (the first 40 items of "
+                             "pathmnist:test), observed 10")
+    (tmp_path / "evidence" / "probs.json").unlink()
+    missing = _verdict(tmp_path, None)
+    assert "the test recorded no predictions under 'probs' (was checks.judged reached?)" in missing.message
+    (tmp_path / "evidence" / "probs.json").write_text('{"schema": 1, "kind": "scores", "values": "all right"')
+    assert "is not valid JSON" in _verdict(tmp_path, None).message
+
+
+def test_labels_are_withheld_only_where_the_sandbox_can_mount(tmp_path: Path) -> None:
+    from medgrade.runner.job import withheld_labels
+
+    write_pathmnist(tmp_path / "data")
+    ((real, view),) = withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), contained=True)
+    assert real.name == "pathmnist.npz" and view.is_file()
+    assert withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), contained=False) == ()
+    assert withheld_labels(set(), str(tmp_path / "data"), contained=True) == ()
