@@ -167,11 +167,16 @@ def record_problems(record: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _rerun(record: dict[str, Any]) -> str:
+    """The command that replaces ``record``: never fewer seeds than a committed record needs."""
+    return f"rerun: medgrade calibrate {record['assignment']} --seeds {max(MIN_SEEDS, record.get('seeds', 0))}"
+
+
 def stale_problems(course: Course, assignment: str, record: dict[str, Any]) -> list[str]:
     """Where the record no longer describes the assignment: tests, mutants or expected failures changed."""
     mutants = load_mutants(course, assignment)
     full = full_points(course, assignment)
-    rerun = f"rerun: medgrade calibrate {assignment} --seeds {max(MIN_SEEDS, record.get('seeds', 0))}"
+    rerun = _rerun(record)
     problems = []
     for what, now, then in [("graded tests", set(full), set(record["tests"])),
                             ("mutants", {m.name for m in mutants}, set(record["mutants"]))]:
@@ -192,7 +197,10 @@ def threshold_problems(record: dict[str, Any], gid: str, measurement: dict[str, 
     if test is None:
         return []
     known = next((m for m in test["measurements"] if m["name"] == measurement["name"]), None)
-    if known is None or math.isclose(known["threshold"], measurement["threshold"], rel_tol=0, abs_tol=1e-12):
+    if known is None:
+        return [f"{gid}: {measurement['name']!r} is measured now but not in the calibration record (a new or "
+                f"renamed threshold check); {_rerun(record)}"]
+    if math.isclose(known["threshold"], measurement["threshold"], rel_tol=0, abs_tol=1e-12):
         return []
     new, d, seeds = float(measurement["threshold"]), known["direction"], record["seeds"]
     head = (f"{gid}: {known['name']!r} threshold is now {new:g}, calibrated at {known['threshold']:g} "
@@ -210,8 +218,7 @@ def threshold_problems(record: dict[str, Any], gid: str, measurement: dict[str, 
                 problems.append(f"{head}: mutant {name} would pass in {n} of {seeds} recorded seeds "
                                 f"(best {_fmt(best((v for v in vals if v is not None), default=None))})")
     if not problems:
-        problems.append(f"{head}: the recorded figures still separate, but the record is stale; rerun "
-                        f"`medgrade calibrate {record['assignment']} --seeds {seeds}`")
+        problems.append(f"{head}: the recorded figures still separate, but the record is stale; {_rerun(record)}")
     return problems
 
 
@@ -228,8 +235,7 @@ def drift_problems(record: dict[str, Any], gid: str, measurement: dict[str, Any]
     if then is None or now is None or abs(now - then) <= DRIFT:
         return []
     return [f"{gid}: {known['name']!r} measured {now:.3f} at seed 0 now, {then:.3f} in the record: the "
-            f"notebook, data or libraries changed since calibration; rerun `medgrade calibrate "
-            f"{record['assignment']} --seeds {record['seeds']}`"]
+            f"notebook, data or libraries changed since calibration; {_rerun(record)}"]
 
 
 def load_record(course: Course, assignment: str) -> dict[str, Any] | None:

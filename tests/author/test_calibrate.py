@@ -117,7 +117,17 @@ def test_a_stale_record_fails_validate(calibrated, tmp_path) -> None:
     assert result.exit_code == 1, result.output
     assert "MISMATCH" not in result.output  # every score is still right: only the record is stale
     assert (f"test_skill: {MEASURE!r} measured 0.830 at seed 0 now, 0.930 in the record: the notebook, data or "
-            "libraries changed since calibration; rerun `medgrade calibrate 99_tiny --seeds 3`") in result.output
+            "libraries changed since calibration; rerun: medgrade calibrate 99_tiny --seeds 20") in result.output
+
+
+def test_a_threshold_check_missing_from_the_record_fails_validate(calibrated, tmp_path) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    nb_path = root / "source" / ASSIGNMENT / "tiny.ipynb"
+    nb_path.write_text(nb_path.read_text().replace(MEASURE, "skill accuracy on more cases"))
+    result = _run("validate", ASSIGNMENT, "--course-dir", str(root))
+    assert result.exit_code == 1, result.output
+    assert ("test_skill: 'skill accuracy on more cases' is measured now but not in the calibration record (a new or "
+            "renamed threshold check); rerun: medgrade calibrate 99_tiny --seeds 20") in result.output
 
 
 def test_a_record_older_than_the_mutants_fails_validate_with_the_fix(calibrated, tmp_path) -> None:
