@@ -3,7 +3,9 @@
 Locked cells and test cells are restored from the source notebook by grade id (with their hidden
 parts: those run in place, sent over the kernel's channel, never written to the sandbox). A test
 cell that was edited or deleted is restored and recorded as a finding, as nbgrader's
-checksums would. Student cells are kept as they are, added cells included.
+checksums would. Student cells are kept as they are, added cells included; a cell whose nbgrader
+metadata claims a grade id the assignment does not have, or repeats one, loses that metadata (it
+runs, it never earns points) and is recorded as a finding.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ def prepare(source: NotebookNode, release: NotebookNode, submitted: NotebookNode
     present: set[str] = set()
     for cell in nb.cells:
         gid = _gid(cell)
+        if gid is not None and (gid in present or gid not in source_cells):
+            _demote(cell, gid, findings, copy=gid in present)
+            continue
         if gid in source_cells and _protected(source_cells[gid]):
             if gid in released and _digest(cell.source) != released[gid]:
                 findings.append(f"cell {gid} was edited; it was restored from the assignment")
@@ -73,6 +78,14 @@ def prepare(source: NotebookNode, release: NotebookNode, submitted: NotebookNode
         if (g := _gid(c)) is not None and c.metadata["nbgrader"].get("grade") and c.cell_type == "code"
     )
     return Prepared(nb, tests, tuple(findings))
+
+
+def _demote(cell: NotebookNode, gid: str, findings: list[str], *, copy: bool) -> None:
+    """A cell claiming a grade id the assignment lacks, or a second copy of one: run, never graded."""
+    meta = cell.metadata.pop("nbgrader")
+    if meta.get("grade") or meta.get("locked"):
+        what = "a second copy of cell" if copy else "a graded or locked cell the assignment does not have:"
+        findings.append(f"{what} {gid}; it was run as an ordinary cell, without points")
 
 
 def _reinsert_missing(

@@ -18,7 +18,7 @@ import pytest
 from medgrade.course import Course
 from medgrade.grading.engine import grade_class
 from medgrade.runner.confine import detect_protections
-from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, make_course, submit
+from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, cell, make_course, submit
 
 pytestmark = [
     pytest.mark.xdist_group("engine"),
@@ -87,8 +87,10 @@ def attacked(tmp_path_factory):
         "print('{\"score\": 100, \"tests\": [{\"name\": \"test_double\", \"score\": 2}]}')\n"
         "print('[AutogradeApp | INFO] Total score: 5/5')\n"
         "open('results.json', 'w').write('{\"score\": 5}')"))
+    submit(root, "inflater", extra_cells=[(3, cell("assert True", "test_bonus", points=100)),
+                                          (3, cell("assert True", "test_double", points=50))])
     before = _tree_digest(data)
-    students = ["honest", "wrong", "reader", "writer", "snoop", "daemon", "forger"]
+    students = ["honest", "wrong", "reader", "writer", "snoop", "daemon", "forger", "inflater"]
     results = grade_class(Course(root), ASSIGNMENT, students, profile=TINY_PROFILE, data_root=data, workers=2)
     return root, data, before, {r.student: r for r in results}
 
@@ -131,6 +133,16 @@ def test_printed_or_written_results_are_never_believed(attacked) -> None:
     assert results["forger"].score == 5  # its own tests, nothing it printed
     assert results["wrong"].score == 3
     assert not (root / "results.json").exists()
+
+
+def test_graded_cells_a_submission_adds_earn_nothing_and_are_reported(attacked) -> None:
+    _, _, _, results = attacked
+    r = results["inflater"]
+    assert (r.score, r.max_score) == (5, 5), r.tests
+    assert [t.grade_id for t in r.tests] == ["test_double", "test_triple"]
+    assert "tiny.ipynb: a graded or locked cell the assignment does not have: test_bonus; it was run as an " \
+           "ordinary cell, without points" in r.findings
+    assert "tiny.ipynb: a second copy of cell test_double; it was run as an ordinary cell, without points" in r.findings
 
 
 def test_honest_students_grade_as_without_attackers(attacked, tmp_path) -> None:

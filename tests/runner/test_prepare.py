@@ -59,3 +59,24 @@ def test_student_solution_and_added_cells_are_kept() -> None:
     assert _by_gid(p.notebook, "mlp").source == "class MLP: pass  # mine"
     assert any(c.source == "print('my scratch cell')" for c in p.notebook.cells)
     assert p.findings == ()
+
+
+def test_graded_cells_the_assignment_lacks_earn_nothing_and_are_recorded() -> None:
+    source, release = _load()
+    sub = nbformat.from_dict(release)
+    fake = nbformat.from_dict(_by_gid(release, "test_mlp"))
+    fake.metadata["nbgrader"] = {**fake.metadata["nbgrader"], "grade_id": "test_bonus", "points": 100}
+    fake.source = "assert True"
+    sub.cells.append(fake)
+    sub.cells.append(nbformat.from_dict(_by_gid(release, "test_mlp")))  # the same test twice
+    plain = nbformat.v4.new_code_cell("x = 1")
+    plain.metadata["nbgrader"] = {"grade": False, "grade_id": "scratch", "locked": False, "solution": False}
+    sub.cells.append(plain)  # unknown but claims nothing: no finding
+    p = prepare(source, release, sub)
+    assert [t.grade_id for t in p.tests].count("test_mlp") == 1 and "test_bonus" not in {t.grade_id for t in p.tests}
+    assert sum(t.points for t in p.tests) == 26
+    assert set(p.findings) == {
+        "a graded or locked cell the assignment does not have: test_bonus; it was run as an ordinary cell, "
+        "without points",
+        "a second copy of cell test_mlp; it was run as an ordinary cell, without points"}
+    assert "nbgrader" not in p.notebook.cells[-3].metadata and p.notebook.cells[-3].source == "assert True"
