@@ -110,6 +110,13 @@ def hash_tree(base: Path, entries: tuple[str, ...]) -> dict[str, FileRecord]:
     return out
 
 
+def _readable_mode() -> int:
+    """0644 under the usual umask: what ``open(path, "w")`` would have given the file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def read_manifest(root: Path) -> dict[str, DatasetRecord]:
     """The records in ``root/manifest.json``; empty when there is none."""
     path = root / MANIFEST_NAME
@@ -148,6 +155,7 @@ def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _readable_mode())  # mkstemp makes it 0600: other users' kernels read it too
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -37,6 +37,8 @@ def test_manifest_records_hashes_seed_and_version(tmp_path: Path) -> None:
     assert len(record["files"]) == 6
     assert all(len(f["sha256"]) == 64 for f in record["files"].values())
     assert verify_all(tmp_path) == []
+    # Readable by every user, like the data files: a kernel or cluster worker need not be its owner.
+    assert (tmp_path / "manifest.json").stat().st_mode & 0o044 == 0o044
 
 
 def test_same_seed_writes_same_bytes(tmp_path: Path) -> None:
