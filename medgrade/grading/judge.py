@@ -17,6 +17,8 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,15 +128,39 @@ class Verdict:
     outputs: list[dict[str, Any]] = field(default_factory=list)  # plot records for the notebook
 
 
-def _read(path: Path) -> Any:
-    if not path.is_file():
-        raise LookupError(f"the test recorded no predictions under {path.stem!r} (was checks.judged reached?)")
-    if path.stat().st_size > MAX_RECORD_BYTES:
-        raise LookupError(f"the record {path.stem!r} is larger than {MAX_RECORD_BYTES // 2**20} MB")
+def _read(evidence_dir: Path, key: str) -> Any:
+    """The record ``key`` the kernel wrote, opened without following any link it could have planted.
+
+    The kernel can rewrite its own folder while the grader reads (a background thread), so each
+    step from the sandbox folder down is opened with O_NOFOLLOW relative to the one above: a
+    symbolic link to a grader-side file (another student's result) is refused, never read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    fds: list[int] = []
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        try:
+            fds.append(os.open(evidence_dir.parent.parent, os.O_RDONLY | os.O_DIRECTORY))
+            for part in (evidence_dir.parent.name, evidence_dir.name):
+                fds.append(os.open(part, flags | os.O_DIRECTORY, dir_fd=fds[-1]))
+            fds.append(os.open(f"{key}.json", flags | os.O_NONBLOCK, dir_fd=fds[-1]))
+        except OSError:
+            raise LookupError(f"the test recorded no predictions under {key!r} (was checks.judged reached?)") from None
+        info = os.fstat(fds[-1])
+        if not stat.S_ISREG(info.st_mode):
+            raise LookupError(f"the record {key!r} is not a regular file")
+        if info.st_size > MAX_RECORD_BYTES:
+            raise LookupError(f"the record {key!r} is larger than {MAX_RECORD_BYTES // 2**20} MB")
+        with os.fdopen(os.dup(fds[-1]), "rb") as f:
+            data = f.read(MAX_RECORD_BYTES + 1)
+        if len(data) > MAX_RECORD_BYTES:  # it grew while being read
+            raise LookupError(f"the record {key!r} is larger than {MAX_RECORD_BYTES // 2**20} MB")
+    finally:
+        for fd in fds:
+            os.close(fd)
+    try:
+        return json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise LookupError(f"the record {path.stem!r} is not valid JSON") from None
+        raise LookupError(f"the record {key!r} is not valid JSON") from None
 
 
 def _plot(spec: JudgeSpec, y_true: Any, values: Any) -> dict[str, Any] | None:
@@ -162,7 +188,7 @@ def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path
     for spec in specs:
         bound, n = spec.bound(profile), spec.count(profile)
         try:
-            record = _read(evidence_dir / f"{spec.key}.json")
+            record = _read(evidence_dir, spec.key)
             _, values = parse_record(record)
         except LookupError as e:
             verdict.message = verdict.message or f"CheckFailure: judged({spec.label}): {e}"

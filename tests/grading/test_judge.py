@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -170,3 +171,26 @@ def test_labels_are_withheld_only_where_the_sandbox_can_mount(tmp_path: Path) ->
     assert real.name == "pathmnist.npz" and view.is_file()
     assert withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), contained=False) == ()
     assert withheld_labels(set(), str(tmp_path / "data"), contained=True) == ()
+
+
+def test_a_record_planted_as_a_link_is_never_read(tmp_path: Path) -> None:
+    labels = write_pathmnist(tmp_path / "data")
+    secret = tmp_path / "other-student.json"  # valid-looking JSON the grader can read and the kernel cannot
+    good = [float(v) for v in _scores(labels, "right")]
+    secret.write_text(json.dumps({"schema": 1, "key": "probs", "kind": "scores", "shape": [N], "values": good}))
+    (tmp_path / "evidence").mkdir()
+    (tmp_path / "evidence" / "probs.json").symlink_to(secret)
+    linked = judge_cell(judge_specs(SPEC, "t"), tmp_path / "evidence", tmp_path / "data", "cpu")
+    assert "recorded no predictions under 'probs'" in linked.message and linked.measured == []
+    (tmp_path / "evidence" / "probs.json").unlink()
+    (tmp_path / "evidence").rmdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "probs.json").write_text(secret.read_text())
+    (tmp_path / "evidence").symlink_to(tmp_path / "elsewhere")  # the folder itself replaced by a link
+    moved = judge_cell(judge_specs(SPEC, "t"), tmp_path / "evidence", tmp_path / "data", "cpu")
+    assert "recorded no predictions under 'probs'" in moved.message and moved.measured == []
+    (tmp_path / "evidence").unlink()
+    (tmp_path / "evidence").mkdir()
+    os.mkfifo(tmp_path / "evidence" / "probs.json")  # would block a plain open()
+    fifo = judge_cell(judge_specs(SPEC, "t"), tmp_path / "evidence", tmp_path / "data", "cpu")
+    assert "the record 'probs' is not a regular file" in fifo.message
