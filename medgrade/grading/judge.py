@@ -26,7 +26,8 @@ from typing import Any
 from medgrade.errors import CourseError, UsageError
 from medgrade.profiles import PROFILES, for_profile
 
-__all__ = ["JudgeSpec", "Verdict", "judge_specs", "judge_cell", "assignment_answers", "MAX_RECORD_BYTES"]
+__all__ = ["JudgeSpec", "Verdict", "judge_specs", "judge_cell", "forget_records", "assignment_answers",
+           "MAX_RECORD_BYTES"]
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # a 7,180-image score record is about 150 kB
 _REQUIRED = ("metric", "at_least", "answers", "n")
@@ -128,6 +129,37 @@ class Verdict:
     outputs: list[dict[str, Any]] = field(default_factory=list)  # plot records for the notebook
 
 
+def _open_folder(evidence_dir: Path) -> list[int]:
+    """File descriptors from the sandbox folder down to ``evidence_dir``, no link followed."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0)
+    fds = [os.open(evidence_dir.parent.parent, os.O_RDONLY | os.O_DIRECTORY)]
+    try:
+        for part in (evidence_dir.parent.name, evidence_dir.name):
+            fds.append(os.open(part, flags, dir_fd=fds[-1]))
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
+
+
+def forget_records(evidence_dir: Path, keys: list[str]) -> None:
+    """Delete the records ``keys`` before their test runs: one left from an earlier cell must not count."""
+    try:
+        fds = _open_folder(evidence_dir)
+    except OSError:
+        return  # no folder yet (or not one the grader will read from): nothing to forget
+    try:
+        for key in keys:
+            try:
+                os.unlink(f"{key}.json", dir_fd=fds[-1])
+            except FileNotFoundError:
+                pass
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def _read(evidence_dir: Path, key: str) -> Any:
     """The record ``key`` the kernel wrote, opened without following any link it could have planted.
 
@@ -135,16 +167,17 @@ def _read(evidence_dir: Path, key: str) -> Any:
     step from the sandbox folder down is opened with O_NOFOLLOW relative to the one above: a
     symbolic link to a grader-side file (another student's result) is refused, never read.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-    fds: list[int] = []
+    missing = LookupError(f"the test recorded no predictions under {key!r} (was checks.judged reached?)")
+    try:
+        fds = _open_folder(evidence_dir)
+    except OSError:
+        raise missing from None
     try:
         try:
-            fds.append(os.open(evidence_dir.parent.parent, os.O_RDONLY | os.O_DIRECTORY))
-            for part in (evidence_dir.parent.name, evidence_dir.name):
-                fds.append(os.open(part, flags | os.O_DIRECTORY, dir_fd=fds[-1]))
-            fds.append(os.open(f"{key}.json", flags | os.O_NONBLOCK, dir_fd=fds[-1]))
+            fds.append(os.open(f"{key}.json", os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0),
+                               dir_fd=fds[-1]))
         except OSError:
-            raise LookupError(f"the test recorded no predictions under {key!r} (was checks.judged reached?)") from None
+            raise missing from None
         info = os.fstat(fds[-1])
         if not stat.S_ISREG(info.st_mode):
             raise LookupError(f"the record {key!r} is not a regular file")

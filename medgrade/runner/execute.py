@@ -26,7 +26,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
-from medgrade.grading.judge import judge_cell
+from medgrade.grading.judge import forget_records, judge_cell
 from medgrade.profiles import Profile
 from medgrade.runner.prepare import Prepared, TestCell
 from medgrade.runner.sandbox import KERNEL_NAME
@@ -195,8 +195,8 @@ def _shutdown(km: AsyncKernelManager) -> None:
 
 def _forget_records(workdir: Path, test: TestCell) -> None:
     """Records a judged test will write: one left from an earlier cell must not stand in."""
-    for spec in test.judges:
-        (evidence_dir(workdir) / f"{spec.key}.json").unlink(missing_ok=True)
+    if test.judges:
+        forget_records(evidence_dir(workdir), [spec.key for spec in test.judges])
 
 
 def _judge_outside(run: Execution, test: TestCell, cell: NotebookNode, profile: Profile, workdir: Path,

@@ -194,3 +194,21 @@ def test_a_record_planted_as_a_link_is_never_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "evidence" / "probs.json")  # would block a plain open()
     fifo = judge_cell(judge_specs(SPEC, "t"), tmp_path / "evidence", tmp_path / "data", "cpu")
     assert "the record 'probs' is not a regular file" in fifo.message
+
+
+def test_forgetting_records_never_deletes_through_a_link(tmp_path: Path) -> None:
+    from medgrade.grading.judge import forget_records
+
+    (tmp_path / "evidence").mkdir()
+    (tmp_path / "evidence" / "probs.json").write_text("{}")
+    (tmp_path / "evidence" / "other.json").write_text("{}")
+    forget_records(tmp_path / "evidence", ["probs", "absent"])
+    assert sorted(p.name for p in (tmp_path / "evidence").iterdir()) == ["other.json"]
+    grader_side = tmp_path / "gradebook"
+    grader_side.mkdir()
+    (grader_side / "probs.json").write_text("{}")
+    (tmp_path / "evidence" / "other.json").unlink()
+    (tmp_path / "evidence").rmdir()
+    (tmp_path / "evidence").symlink_to(grader_side)
+    forget_records(tmp_path / "evidence", ["probs"])
+    assert (grader_side / "probs.json").is_file()
