@@ -7,6 +7,7 @@ import sys
 import click
 
 from medgrade.author.calibrate import calibrate_assignment
+from medgrade.author.calibrate import reanalyse as reanalyse_record
 from medgrade.cli.options import course_dir_option, profile_option
 from medgrade.course import Course
 from medgrade.profiles import get_profile
@@ -18,9 +19,12 @@ from medgrade.profiles import get_profile
               help="Grade the reference and every mutant at seeds 0..N-1.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Submissions graded at once (default: one per CPU core).")
+@click.option("--reanalyse", is_flag=True,
+              help="Grade nothing: re-derive the committed record's verdicts and figure from its figures.")
 @course_dir_option
 @profile_option
-def calibrate(assignment: str, seeds: int, workers: int | None, course_dir: str | None, profile: str) -> None:
+def calibrate(assignment: str, seeds: int, workers: int | None, course_dir: str | None, profile: str,
+              reanalyse: bool) -> None:
     """Measure ASSIGNMENT's thresholds across seeds; write reference_solutions/A/calibration.json.
 
     Exits 1 when the reference fails a test in some seed, a mutant passes a test it must fail
@@ -32,9 +36,13 @@ def calibrate(assignment: str, seeds: int, workers: int | None, course_dir: str 
     def progress(done: int, total: int) -> None:
         click.echo(f"  seed {done - 1} graded ({done}/{total})", err=True)
 
-    click.echo(f"calibrating {name}: reference and mutants at {seeds} seeds ({profile} profile) ...", err=True)
-    result = calibrate_assignment(course, name, seeds=seeds, profile=get_profile(profile), workers=workers,
-                                  progress=progress)
+    if reanalyse:
+        click.echo(f"re-analysing {name}'s calibration record (nothing graded) ...", err=True)
+        result = reanalyse_record(course, name)
+    else:
+        click.echo(f"calibrating {name}: reference and mutants at {seeds} seeds ({profile} profile) ...", err=True)
+        result = calibrate_assignment(course, name, seeds=seeds, profile=get_profile(profile), workers=workers,
+                                      progress=progress)
     click.echo(result.table())
     if result.problems:
         click.echo(f"calibration found {len(result.problems)} problem(s) in {name}", err=True)

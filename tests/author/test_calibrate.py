@@ -195,6 +195,42 @@ def test_one_outlier_seed_in_20_neither_fails_nor_blurs_the_separation() -> None
         "test_spec: mutant no_zero_grad passed in 2 of 20 seeds; it must fail (at most 1 allowed)"]
 
 
+def test_a_threshold_is_held_to_separating_only_the_mutants_it_catches() -> None:
+    """03's record: a missing zero_grad() fails on specificity, and once in 20 seeds on sensitivity."""
+    from medgrade.author.calibrate import _analyse, allowed_passes
+
+    reference = [0.925] + [0.95] * 19
+    sens = {"name": "sens", "threshold": 0.85, "direction": ">=", "reference": reference,
+            "mutants": {"no_zero_grad": [0.93] * 18 + [0.948, 0.848]}}
+    m = _analyse(sens, ["no_zero_grad"], allowed_passes(20))
+    assert (m["caught"], m["closest_mutant"], m["separates"]) == ([], None, True)
+    # Caught in most seeds: now this threshold must separate it, and here it does not.
+    sens["mutants"]["no_zero_grad"] = [0.80] * 11 + [0.948] * 9
+    m = _analyse(sens, ["no_zero_grad"], allowed_passes(20))
+    assert (m["caught"], m["closest_mutant"], m["separates"]) == (["no_zero_grad"], 0.948, False)
+
+
+def test_reanalyse_rederives_verdicts_and_figure_from_the_committed_figures(calibrated, tmp_path) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    path = root / "reference_solutions" / ASSIGNMENT / "calibration.json"
+    record = json.loads(path.read_text())
+    (m,) = record["tests"]["test_skill"]["measurements"]
+    figures = (m["reference"], m["mutants"])
+    m.update(separates=False, recommended=None)  # a verdict an older analysis left behind
+    path.write_text(json.dumps(record))
+    (root / "reference_solutions" / ASSIGNMENT / "calibration.png").unlink()
+    result = _run("calibrate", ASSIGNMENT, "--reanalyse", "--course-dir", str(root))
+    assert result.exit_code == 0, result.output
+    assert "calibration passed: 99_tiny" in result.output and "seed 0 graded" not in result.output
+    (again,) = json.loads(path.read_text())["tests"]["test_skill"]["measurements"]
+    assert again["separates"] is True and (again["reference"], again["mutants"]) == figures
+    assert (root / "reference_solutions" / ASSIGNMENT / "calibration.png").is_file()
+    path.unlink()
+    result = _run("calibrate", ASSIGNMENT, "--reanalyse", "--course-dir", str(root))
+    assert result.exit_code != 0 and "no calibration record for 99_tiny: run medgrade calibrate 99_tiny --seeds 20" \
+        in result.output
+
+
 @pytest.mark.parametrize(("direction", "reference", "expected"), [
     (">=", [0.11, 0.26, 0.2], 0.055),   # spread 0.15 would advise a negative drop: half the worst instead
     (">=", [0.90, 0.95, 0.93], 0.85),   # the spread, 0.05
