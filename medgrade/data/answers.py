@@ -88,7 +88,7 @@ def withheld_view(data_root: str | os.PathLike[str], answers: str) -> tuple[Path
         fd, tmp = tempfile.mkstemp(dir=view.parent, prefix=f".{view.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+                np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy types the names as its own kwargs
             os.chmod(tmp, 0o644)
             os.replace(tmp, view)
         except BaseException:
