@@ -74,14 +74,19 @@ def withheld_view(data_root: str | os.PathLike[str], answers: str) -> tuple[Path
     """``(file in the data root, copy of it with the labels of answers zeroed)``.
 
     The copy is made once per version of the file (its path, size and modification time) and
-    replaced atomically, so parallel workers may ask at once. It holds no secret.
+    replaced atomically, so parallel workers may ask at once; making it removes the copies of
+    the file's older versions. It holds no secret.
     """
     key = _key(answers)
     real = key.path(Path(data_root)).resolve()
     st = real.stat()
-    tag = hashlib.sha256(f"{real}\0{st.st_size}\0{st.st_mtime_ns}\0{answers}".encode()).hexdigest()[:16]
-    view = _views_dir() / f"{tag}-{real.name}"
+    place = hashlib.sha256(f"{real}\0{answers}".encode()).hexdigest()[:12]
+    version = hashlib.sha256(f"{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:8]
+    view = _views_dir() / f"{place}-{version}-{real.name}"
     if not view.is_file():
+        for old in view.parent.glob(f"{place}-*-{real.name}"):
+            if old != view:  # another worker may be writing this version right now
+                old.unlink(missing_ok=True)  # a kernel that has it mounted keeps reading its copy
         with np.load(real) as npz:
             arrays = {name: np.asarray(npz[name]) for name in npz.files}
         arrays[key.array] = np.zeros_like(arrays[key.array])

@@ -91,6 +91,10 @@ def test_answer_labels_and_the_kernels_view_without_them(tmp_path: Path) -> None
         for name in ("test_images", "train_images", "train_labels"):
             assert np.array_equal(a[name], b[name])
     assert withheld_view(tmp_path / "data", "pathmnist:test")[1] == view  # made once per version of the file
+    write_pathmnist(tmp_path / "data", seed=1)  # a new version replaces the old copy, never piles up
+    os.utime(tmp_path / "data" / "pathmnist.npz", ns=(1, 1))
+    newer = withheld_view(tmp_path / "data", "pathmnist:test")[1]
+    assert newer != view and newer.is_file() and not view.exists()
     with pytest.raises(UsageError, match=r"pathmnist:test has 40 labels; a test asked for 41"):
         answer_labels(tmp_path / "data", "pathmnist:test", 41)
     with pytest.raises(UsageError, match=r"unknown answer key 'wmh:test'; known: pathmnist:test"):
