@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 
-__all__ = ["note", "drain", "drain_json"]
+__all__ = ["note", "comparison", "drain", "drain_json"]
 
 _LOG: list[dict[str, object]] = []
 _MAX = 1000  # a loop of checks cannot grow the log without bound
@@ -25,11 +25,17 @@ def note(check: str, name: str, value: float, threshold: float, *, higher_is_bet
     """Log one comparison of ``value`` with ``threshold``."""
     if len(_LOG) >= _MAX:
         return
+    _LOG.append(comparison(check, name, value, threshold, higher_is_better=higher_is_better))
+
+
+def comparison(check: str, name: str, value: float, threshold: float, *,
+               higher_is_better: bool = True) -> dict[str, object]:
+    """One logged comparison, as calibration reads it (the grader's own judgements use it too)."""
     value, threshold = float(value), float(threshold)
     passed = value >= threshold if higher_is_better else value <= threshold
-    _LOG.append({"check": check, "name": name, "value": value if math.isfinite(value) else None,
-                 "threshold": threshold, "direction": ">=" if higher_is_better else "<=",
-                 "passed": bool(passed and math.isfinite(value))})
+    return {"check": check, "name": name, "value": value if math.isfinite(value) else None,
+            "threshold": threshold, "direction": ">=" if higher_is_better else "<=",
+            "passed": bool(passed and math.isfinite(value))}
 
 
 def drain() -> list[dict[str, object]]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import os
 import stat
 from dataclasses import dataclass, field
@@ -26,8 +25,7 @@ from typing import Any
 from medgrade.errors import CourseError, UsageError
 from medgrade.profiles import PROFILES, for_profile
 
-__all__ = ["JudgeSpec", "Verdict", "judge_specs", "judge_cell", "forget_records", "assignment_answers",
-           "MAX_RECORD_BYTES"]
+__all__ = ["JudgeSpec", "Verdict", "judge_specs", "judge_cell", "forget_records", "MAX_RECORD_BYTES"]
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # a 7,180-image score record is about 150 kB
 _REQUIRED = ("metric", "at_least", "answers", "n")
@@ -105,19 +103,6 @@ def judge_specs(source: str, where: str) -> tuple[JudgeSpec, ...]:
         return ()  # the release lint reports it
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _called(n.func) == "judged"]
     return tuple(_spec(c, where) for c in sorted(calls, key=lambda c: (c.lineno, c.col_offset)))
-
-
-def assignment_answers(notebooks: list[Path]) -> set[str]:
-    """Every answer key the test cells of ``notebooks`` are judged against."""
-    import nbformat
-
-    keys: set[str] = set()
-    for path in notebooks:
-        for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade") and cell.cell_type == "code":
-                keys.update(s.answers for s in judge_specs(cell.source, f"{path.name}: {meta.get('grade_id')}"))
-    return keys
 
 
 @dataclass
@@ -215,6 +200,7 @@ def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path
     """Judge each record of a test cell that ran without error; the first failure is the message."""
     from medgrade.checks.evidence import judge_predictions, parse_record
     from medgrade.checks.failure import CheckFailure
+    from medgrade.checks.measure import comparison
     from medgrade.data.answers import answer_labels
 
     verdict = Verdict()
@@ -246,9 +232,7 @@ def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path
             value = e.value
             verdict.message = verdict.message or f"CheckFailure: {e}"
         if value is not None:
-            verdict.measured.append({"check": "judged", "name": spec.label,
-                                     "value": value if math.isfinite(value) else None, "threshold": bound,
-                                     "direction": ">=", "passed": bool(value >= bound)})
+            verdict.measured.append(comparison("judged", spec.label, value, bound))
         plot = _plot(spec, y_true, values)
         if plot is not None:
             verdict.outputs.append(plot)

@@ -29,7 +29,7 @@ from nbformat.v4 import new_output
 from medgrade.grading.judge import forget_records, judge_cell
 from medgrade.profiles import Profile
 from medgrade.runner.prepare import Prepared, TestCell
-from medgrade.runner.sandbox import KERNEL_NAME
+from medgrade.runner.sandbox import KERNEL_NAME, evidence_dir
 from medgrade.runner.seeding import seed_code
 from medgrade.runner.watchdog import Watchdog
 
@@ -112,11 +112,6 @@ def _keep_measurements(client: _Client, cell: NotebookNode) -> None:
     kept = [{k: r[k] for k in _MEASURED_KEYS} for r in records if isinstance(r, dict) and _MEASURED_KEYS <= r.keys()]
     if kept:
         cell.metadata.setdefault("medgrade", {})["measured"] = kept
-
-
-def evidence_dir(workdir: Path) -> Path:
-    """Where the kernel writes the records of ``checks.judged`` (the grader reads them there)."""
-    return workdir / "evidence"
 
 
 def execute(

@@ -18,7 +18,6 @@ from medgrade.course import Course
 from medgrade.errors import SubmissionError
 from medgrade.grading.intake import check_submission
 from medgrade.grading.integrity import scan_notebook
-from medgrade.grading.judge import assignment_answers
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult, TestStatus
 from medgrade.runner.confine import Confinement, sandbox_parent
@@ -80,9 +79,9 @@ def withheld_labels(answers: set[str], data_root: str | None, contained: bool) -
     """The kernel's views of the data files holding ``answers``, labels zeroed (when it can be done)."""
     from medgrade.data.answers import withheld_view
 
-    if not (answers and data_root and contained):
+    if not (answers and data_root and contained and Path(data_root).is_dir()):
         return ()
-    return tuple(withheld_view(data_root, a) for a in sorted(answers) if (Path(data_root)).is_dir())
+    return tuple(withheld_view(data_root, a) for a in sorted(answers))
 
 
 def _locked_source(source: Path) -> str:
@@ -115,11 +114,6 @@ def run_job(job: Job) -> JobOutput:
     protections = detect_protections()
     tests: list[TestResult] = []
     findings: list[str] = list(protections.missing)
-    answers = assignment_answers(sources)
-    masked = withheld_labels(answers, job.data_root, protections.contained)
-    if answers and not masked:
-        findings.append(f"the labels of {', '.join(sorted(answers))} were readable by the kernel "
-                        "(withholding them needs a mount namespace and the data root)")
     autograded: dict[str, str] = {}
     release_dir = course.release / job.assignment
     aux = [p for p in release_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"] if release_dir.is_dir() else []
@@ -128,6 +122,11 @@ def run_job(job: Job) -> JobOutput:
                            nbformat.read(release_dir / src.name, as_version=4), notebooks[src.name])
         findings.extend(f"{src.name}: {f}" for f in prepared.findings)
         findings.extend(f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(src)))
+        answers = {spec.answers for t in prepared.tests for spec in t.judges}  # read from the source by prepare
+        masked = withheld_labels(answers, job.data_root, protections.contained)
+        if answers and not masked:
+            findings.append(f"{src.name}: the labels of {', '.join(sorted(answers))} were readable by the kernel "
+                            "(withholding them needs a mount namespace and the data root)")
         with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=sandbox_parent()) as tmp:
             workdir, spec_dir = Path(tmp) / "work", Path(tmp) / "spec"
             workdir.mkdir()

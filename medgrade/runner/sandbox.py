@@ -32,7 +32,8 @@ from medgrade.profiles import EVIDENCE_VAR, JUDGE_VAR, SEED_VAR, Profile
 from medgrade.runner.confine import Confinement, Protections, detect_protections, launch_argv
 from medgrade.runner.slots import DeviceSlot
 
-__all__ = ["Protections", "detect_protections", "write_kernelspec", "sandbox_env", "populate", "KERNEL_NAME"]
+__all__ = ["Protections", "detect_protections", "write_kernelspec", "sandbox_env", "evidence_dir", "populate",
+           "KERNEL_NAME"]
 
 KERNEL_NAME = "medgrade-sandbox"
 
@@ -46,6 +47,11 @@ def write_kernelspec(folder: Path, protections: Protections, confinement: Confin
             "language": "python"}
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     return folder
+
+
+def evidence_dir(workdir: Path) -> Path:
+    """Where the kernel writes the records of ``checks.judged`` (the grader reads them there)."""
+    return workdir / "evidence"
 
 
 def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None,
@@ -66,7 +72,7 @@ def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None,
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
         "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
-        EVIDENCE_VAR: str(workdir / "evidence"),  # checks.judged records here ...
+        EVIDENCE_VAR: str(evidence_dir(workdir)),  # checks.judged records here ...
         JUDGE_VAR: "grader",  # ... and the grader judges them, outside the kernel
         **(slot or DeviceSlot()).env(),
     }
