@@ -81,6 +81,11 @@ def _judged_problems(path: Path, gid: str, source: str) -> list[str]:
             problems.append(f"{at}: unknown metric {spec.metric!r}; use one of {', '.join((*METRICS, 'dice'))}")
         if spec.answers not in ANSWER_KEYS:
             problems.append(f"{at}: unknown answer key {spec.answers!r}; known: {', '.join(sorted(ANSWER_KEYS))}")
+        elif (ANSWER_KEYS[spec.answers].kind == "masks") != (spec.metric == "dice"):
+            problems.append(f"{at}: {spec.answers} holds {ANSWER_KEYS[spec.answers].kind}; metric {spec.metric!r} "
+                            f"needs {'masks' if spec.metric == 'dice' else 'class labels'}")
+        if spec.positive is not None and spec.metric == "dice":
+            problems.append(f"{at}: positive= makes class labels binary; a Dice is judged on masks")
         if spec.plot is not None and spec.plot not in PLOTS:
             problems.append(f"{at}: plot must be one of {', '.join(PLOTS)}, got {spec.plot!r}")
     return problems

@@ -43,7 +43,7 @@ __all__ = ["SCHEMA_VERSION", "ENV_VAR", "KINDS", "record_predictions", "collecte
 
 SCHEMA_VERSION = 1
 ENV_VAR = EVIDENCE_VAR
-PLOTS = ("roc", "confusion")
+PLOTS = ("roc", "confusion", "masks")
 KINDS = ("scores", "labels", "mask")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _REGISTRY: dict[str, dict[str, Any]] = {}
@@ -170,12 +170,14 @@ _NEEDS = {"auc": "scores", "dice": "mask"}
 
 
 def judge_predictions(record: Any, y_true: Any, *, metric: str, at_least: float,
-                      name: str | None = None) -> Judgement:
+                      name: str | None = None, ignore: Any = None) -> Judgement:
     """In the grader: compute ``metric`` of an evidence record against ``y_true``.
 
     Returns a :class:`Judgement`, or raises :class:`CheckFailure` (with value, threshold and
     margin) when the metric is below ``at_least`` or the record is invalid. ``metric`` is one of
-    :data:`medgrade.checks.metrics.METRICS` or ``"dice"`` (worst channel's mean Dice).
+    :data:`medgrade.checks.metrics.METRICS` or ``"dice"`` (worst channel's mean Dice); for Dice,
+    ``ignore`` (same shape as ``y_true``) marks voxels not scored: they are taken out of the
+    prediction, as the answer key holds none of them.
     """
     if metric not in METRICS and metric != "dice":
         raise ValueError(f"unknown metric {metric!r}")
@@ -189,6 +191,8 @@ def judge_predictions(record: Any, y_true: Any, *, metric: str, at_least: float,
                        ": use predicted probabilities, not hard predictions."
                        if metric == "auc" else "."))
     if metric == "dice":
+        if ignore is not None and np.shape(ignore) == arr.shape:
+            arr = np.where(np.asarray(ignore, dtype=bool), 0, arr)
         value = float(dice_score(arr, y_true).mean(axis=0).min())
     else:
         value = metric_value(metric, y_true, arr, check="judge_predictions", name=label)
@@ -214,9 +218,11 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
     """Predictions of a hidden metric test, judged against ``answers`` by whoever holds them.
 
     ``values``: one prediction per item of the first ``n`` of ``answers`` (scores for
-    ``metric="auc"``, class labels otherwise); ``positive`` makes the labels binary (1 where the
-    label equals it). ``at_least`` and ``n`` may be dicts of values per profile. ``plot``
-    (``"roc"`` or ``"confusion"``, with ``classes`` names) adds a plot to the feedback page.
+    ``metric="auc"``, binary masks ``(n, 1, *spatial)`` for ``metric="dice"``, class labels
+    otherwise); ``positive`` makes the labels binary (1 where the label equals it). ``at_least``
+    and ``n`` may be dicts of values per profile. ``plot`` (``"roc"``, ``"confusion"`` with
+    ``classes`` names, or ``"masks"``: the first case's slice with the most target) adds a plot
+    to the feedback page.
     Every argument but ``values`` must be a literal: the grader reads them from the source.
 
     Inside medgrade's sandbox this only records the predictions (the grader judges them after
@@ -237,28 +243,44 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
     if os.environ.get(JUDGE_VAR) == "grader":
         return record
     from medgrade.checks.measure import note
-    from medgrade.data.answers import answer_labels
+    from medgrade.data.answers import load_answer
     from medgrade.data.root import resolve_root
 
-    y_true = answer_labels(resolve_root(), answers, count, positive)
+    answer = load_answer(resolve_root(), answers, count, positive)
+    y_true = answer.truth
     try:
-        result = judge_predictions(record, y_true, metric=metric, at_least=bound, name=label)
+        result = judge_predictions(record, y_true, metric=metric, at_least=bound, name=label, ignore=answer.ignore)
     except CheckFailure as e:
         if e.value is not None:
             note("judged", label, e.value, bound)
         raise
     finally:
-        _publish(plot, y_true, arr, classes)
+        _publish(plot, y_true, arr, classes, answer.ignore)
     note("judged", label, result.value, bound)
     return result
 
 
-def _publish(plot: str | None, y_true: np.ndarray, values: np.ndarray, classes: list[str] | None) -> None:
+def mask_slice(truth: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """The first case's (prediction, target, title) on its slice with the most target (last axis)."""
+    pred = np.asarray(pred)
+    if ignore is not None and np.shape(ignore) == pred.shape:
+        pred = np.where(ignore, 0, pred)
+    t, p = np.asarray(truth)[0, 0], pred[0, 0]
+    z = int(np.argmax(t.reshape(-1, t.shape[-1]).sum(axis=0)))
+    return p[..., z].astype(np.uint8), t[..., z].astype(np.uint8), f"hidden case 1, slice {z}"
+
+
+def _publish(plot: str | None, y_true: np.ndarray, values: np.ndarray, classes: list[str] | None,
+             ignore: np.ndarray | None = None) -> None:
     if plot is None:
         return
     from medgrade.student.evidence import publish
 
-    if plot == "roc":
+    if plot == "masks":
+        if values.shape == y_true.shape and values.ndim >= 4:
+            pred, true, title = mask_slice(y_true, values, ignore)
+            publish("masks", pred=pred, true=true, title=title)
+    elif plot == "roc":
         publish("roc", y_true=y_true, scores=values)
     elif plot == "confusion":
         publish("confusion", y_true=y_true, y_pred=values, **({"labels": list(classes)} if classes else {}))

@@ -1,11 +1,16 @@
-"""Answer keys: the labels a metric test is judged against, and the kernel's view without them.
+"""Answer keys: what a metric test is judged against, and the kernel's view of the data without it.
 
 A hidden metric test names its answer key (``answers="pathmnist:test"``): the grader reads the
-labels here, and the student's kernel, where the grader may mount over files, sees the same data
-file with those labels replaced by zeros (same shape and type, so the real loaders still read it).
-The kernel predicts on images it may see; only the grader compares the predictions with labels.
+answers here, and the student's kernel, where the grader may mount over files, sees the same data
+files with the answers replaced by zeros (same shape, type and header, so the real loaders still
+read them). The kernel predicts on images it may see; only the grader compares the predictions
+with the answers.
 
-Keys: ``pathmnist:test`` (the ``test_labels`` of ``pathmnist.npz``, MedMNIST's on-disk format).
+Keys:
+
+- ``pathmnist:test``: class labels, the ``test_labels`` of ``pathmnist.npz`` (MedMNIST's format);
+- ``wmh:test``: lesion masks, the ``wmh.nii.gz`` of each case of ``WMH/test`` in case order
+  (1 is lesion; voxels labelled 2, other pathology, are not scored).
 """
 
 from __future__ import annotations
@@ -15,27 +20,90 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from medgrade.errors import UsageError
 
-__all__ = ["ANSWER_KEYS", "AnswerKey", "answer_labels", "withheld_view"]
+__all__ = ["ANSWER_KEYS", "Answer", "LabelArray", "MaskVolumes", "load_answer", "answer_labels", "withheld_view"]
 
 
 @dataclass(frozen=True)
-class AnswerKey:
-    """Labels stored in one array of one ``.npz`` file of the data root."""
+class Answer:
+    """What predictions are judged against: ``truth``, and for masks the voxels not scored."""
+
+    truth: np.ndarray  # labels (n,) int64, or masks (n, 1, *spatial) uint8
+    ignore: np.ndarray | None = None  # masks only: True where a voxel is not scored
+
+
+@dataclass(frozen=True)
+class LabelArray:
+    """Class labels stored in one array of one ``.npz`` file of the data root."""
 
     file: str
     array: str
+    kind: Literal["labels"] = "labels"
 
-    def path(self, data_root: Path) -> Path:
-        return Path(data_root) / self.file
+    def files(self, data_root: Path) -> list[Path]:
+        return [data_root / self.file]
 
+    def load(self, data_root: Path, answers: str, n: int, positive: int | None) -> Answer:
+        (path,) = _present(self.files(data_root), answers)
+        with np.load(path) as npz:
+            labels = np.asarray(npz[self.array])
+        labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
+        _enough(len(labels), n, answers)
+        labels = labels[:n]
+        return Answer((labels == positive).astype(np.int64) if positive is not None else labels)
+
+    def blank(self, real: Path, out: Path) -> None:
+        with np.load(real) as npz:
+            arrays = {name: np.asarray(npz[name]) for name in npz.files}
+        arrays[self.array] = np.zeros_like(arrays[self.array])
+        with out.open("wb") as f:
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy types the names as its own kwargs
+
+
+@dataclass(frozen=True)
+class MaskVolumes:
+    """One NIfTI label volume per case folder (``<folder>/<case>/<name>``), cases in sorted order."""
+
+    folder: str
+    name: str
+    target: int
+    ignored: int | None = None
+    kind: Literal["masks"] = "masks"
+
+    def files(self, data_root: Path) -> list[Path]:
+        top = data_root / self.folder
+        return sorted(case / self.name for case in top.iterdir() if case.is_dir()) if top.is_dir() else []
+
+    def load(self, data_root: Path, answers: str, n: int, positive: int | None) -> Answer:
+        import nibabel as nib
+
+        if positive is not None:
+            raise UsageError(f"{answers} holds masks: positive= is for class labels")
+        paths = _present(self.files(data_root), answers)
+        _enough(len(paths), n, answers)
+        paths = paths[:n]
+        labels = np.stack([np.asarray(nib.Nifti1Image.from_filename(p).dataobj) for p in paths])[:, None]
+        ignore = labels == self.ignored if self.ignored is not None else None
+        return Answer((labels == self.target).astype(np.uint8), ignore)
+
+    def blank(self, real: Path, out: Path) -> None:
+        import nibabel as nib
+
+        img = nib.Nifti1Image.from_filename(real)
+        zeros = np.zeros(img.shape, dtype=img.get_data_dtype())
+        nib.save(nib.Nifti1Image(zeros, img.affine, img.header), out)
+
+
+AnswerKey = LabelArray | MaskVolumes
 
 ANSWER_KEYS: dict[str, AnswerKey] = {
-    "pathmnist:test": AnswerKey("pathmnist.npz", "test_labels"),
+    "pathmnist:test": LabelArray("pathmnist.npz", "test_labels"),
+    "wmh:test": MaskVolumes("WMH/test", "wmh.nii.gz", target=1, ignored=2),
 }
 
 
@@ -46,22 +114,32 @@ def _key(answers: str) -> AnswerKey:
         raise UsageError(f"unknown answer key {answers!r}; known: {', '.join(sorted(ANSWER_KEYS))}") from None
 
 
-def answer_labels(data_root: str | os.PathLike[str] | None, answers: str, n: int,
-                  positive: int | None = None) -> np.ndarray:
-    """The first ``n`` labels of ``answers`` (1-D int64); with ``positive``, 1 where label == positive."""
+def _present(paths: list[Path], answers: str) -> list[Path]:
+    missing = [p for p in paths if not p.is_file()]
+    if not paths or missing:
+        where = missing[0] if missing else "its files"
+        raise UsageError(f"{where} is missing (answers of {answers}): run `medgrade data generate`")
+    return paths
+
+
+def _enough(count: int, n: int, answers: str) -> None:
+    if n > count:
+        raise UsageError(f"{answers} has {count} answers; a test asked for {n}")
+
+
+def load_answer(data_root: str | os.PathLike[str] | None, answers: str, n: int,
+                positive: int | None = None) -> Answer:
+    """The first ``n`` answers of ``answers``; with ``positive``, labels are 1 where label == positive."""
     key = _key(answers)
     if data_root is None:
-        raise UsageError(f"the labels of {answers} need a data root: set MEDGRADE_DATA or pass --data")
-    path = key.path(Path(data_root))
-    if not path.is_file():
-        raise UsageError(f"{path} is missing (labels of {answers}): run `medgrade data generate`")
-    with np.load(path) as npz:
-        labels = np.asarray(npz[key.array])
-    labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
-    if n > len(labels):
-        raise UsageError(f"{answers} has {len(labels)} labels; a test asked for {n}")
-    labels = labels[:n]
-    return (labels == positive).astype(np.int64) if positive is not None else labels
+        raise UsageError(f"the answers of {answers} need a data root: set MEDGRADE_DATA or pass --data")
+    return key.load(Path(data_root), answers, n, positive)
+
+
+def answer_labels(data_root: str | os.PathLike[str] | None, answers: str, n: int,
+                  positive: int | None = None) -> np.ndarray:
+    """The first ``n`` answers of ``answers`` without the ignored voxels (labels: 1-D int64)."""
+    return load_answer(data_root, answers, n, positive).truth
 
 
 def _views_dir() -> Path:
@@ -70,33 +148,37 @@ def _views_dir() -> Path:
     return folder
 
 
-def withheld_view(data_root: str | os.PathLike[str], answers: str) -> tuple[Path, Path]:
-    """``(file in the data root, copy of it with the labels of answers zeroed)``.
-
-    The copy is made once per version of the file (its path, size and modification time) and
-    replaced atomically, so parallel workers may ask at once; making it removes the copies of
-    the file's older versions. It holds no secret.
-    """
-    key = _key(answers)
-    real = key.path(Path(data_root)).resolve()
+def _view(key: AnswerKey, real: Path, answers: str) -> Path:
+    """The copy of ``real`` without its answers, made once per version of the file."""
     st = real.stat()
     place = hashlib.sha256(f"{real}\0{answers}".encode()).hexdigest()[:12]
     version = hashlib.sha256(f"{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:8]
     view = _views_dir() / f"{place}-{version}-{real.name}"
-    if not view.is_file():
-        for old in view.parent.glob(f"{place}-*-{real.name}"):
-            if old != view:  # another worker may be writing this version right now
-                old.unlink(missing_ok=True)  # a kernel that has it mounted keeps reading its copy
-        with np.load(real) as npz:
-            arrays = {name: np.asarray(npz[name]) for name in npz.files}
-        arrays[key.array] = np.zeros_like(arrays[key.array])
-        fd, tmp = tempfile.mkstemp(dir=view.parent, prefix=f".{view.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy types the names as its own kwargs
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, view)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return real, view
+    if view.is_file():
+        return view
+    for old in view.parent.glob(f"{place}-*-{real.name}"):
+        if old != view:  # another worker may be writing this version right now
+            old.unlink(missing_ok=True)  # a kernel that has it mounted keeps reading its copy
+    # the temporary name keeps the file's suffixes: nibabel picks the format (and gzip) from them
+    fd, tmp = tempfile.mkstemp(dir=view.parent, prefix=f".{view.name}.", suffix=f".tmp-{real.name}")
+    os.close(fd)
+    try:
+        key.blank(real, Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, view)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return view
+
+
+def withheld_view(data_root: str | os.PathLike[str], answers: str) -> tuple[tuple[Path, Path], ...]:
+    """``(file in the data root, copy of it without the answers)`` for each file holding ``answers``.
+
+    Each copy is made once per version of its file (path, size and modification time) and
+    replaced atomically, so parallel workers may ask at once; making it removes the copies of
+    the file's older versions. A copy holds no secret.
+    """
+    key = _key(answers)
+    reals = [p.resolve() for p in _present(key.files(Path(data_root)), answers)]
+    return tuple((real, _view(key, real, answers)) for real in reals)

@@ -181,11 +181,17 @@ def _read(evidence_dir: Path, key: str) -> Any:
         raise LookupError(f"the record {key!r} is not valid JSON") from None
 
 
-def _plot(spec: JudgeSpec, y_true: Any, values: Any) -> dict[str, Any] | None:
+def _plot(spec: JudgeSpec, y_true: Any, values: Any, ignore: Any) -> dict[str, Any] | None:
+    from medgrade.checks.evidence import mask_slice
     from medgrade.student.evidence import MIME
 
     flat = [float(v) for v in values.ravel()]
-    if spec.plot == "roc":
+    if spec.plot == "masks":
+        if values.shape != y_true.shape or values.ndim < 4:
+            return None
+        pred, true, title = mask_slice(y_true, values, ignore)
+        record = {"schema": 1, "kind": "masks", "pred": pred.tolist(), "true": true.tolist(), "title": title}
+    elif spec.plot == "roc":
         record = {"schema": 1, "kind": "roc", "y_true": y_true.tolist(), "scores": flat}
     elif spec.plot == "confusion":
         record = {"schema": 1, "kind": "confusion", "y_true": y_true.tolist(), "y_pred": [int(v) for v in flat],
@@ -201,7 +207,7 @@ def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path
     from medgrade.checks.evidence import judge_predictions, parse_record
     from medgrade.checks.failure import CheckFailure
     from medgrade.checks.measure import comparison
-    from medgrade.data.answers import answer_labels
+    from medgrade.data.answers import load_answer
 
     verdict = Verdict()
     for spec in specs:
@@ -221,19 +227,20 @@ def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path
                 f"{spec.answers}), observed {values.shape[0] if values.ndim else 'a scalar'}")
             continue
         try:
-            y_true = answer_labels(data_root, spec.answers, n, spec.positive)
+            answer = load_answer(data_root, spec.answers, n, spec.positive)
         except UsageError as e:  # the grader's data, not the student's work
             verdict.message = verdict.message or f"GraderError: {spec.label} could not be judged: {e}"
             continue
         value: float | None
         try:
-            value = judge_predictions(record, y_true, metric=spec.metric, at_least=bound, name=spec.label).value
+            value = judge_predictions(record, answer.truth, metric=spec.metric, at_least=bound, name=spec.label,
+                                      ignore=answer.ignore).value
         except CheckFailure as e:
             value = e.value
             verdict.message = verdict.message or f"CheckFailure: {e}"
         if value is not None:
             verdict.measured.append(comparison("judged", spec.label, value, bound))
-        plot = _plot(spec, y_true, values)
+        plot = _plot(spec, answer.truth, values, answer.ignore)
         if plot is not None:
             verdict.outputs.append(plot)
     return verdict

@@ -81,7 +81,7 @@ def withheld_labels(answers: set[str], data_root: str | None, contained: bool) -
 
     if not (answers and data_root and contained and Path(data_root).is_dir()):
         return ()
-    return tuple(withheld_view(data_root, a) for a in sorted(answers))
+    return tuple(pair for a in sorted(answers) for pair in withheld_view(data_root, a))
 
 
 def _locked_source(source: Path) -> str:

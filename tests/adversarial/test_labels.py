@@ -37,36 +37,39 @@ TEST = (f"assert predict().shape == ({N},)\n### BEGIN HIDDEN TESTS\nfrom medgrad
         f"n={N}, positive=8, plot='roc', name='test AUC')\n### END HIDDEN TESTS")
 
 
-def _make_course(root: Path) -> Course:
+def _make_course(root: Path, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK,
+                 setup: str = "import os\nimport numpy as np", honest: str = HONEST, solution_id: str = "predict",
+                 test: str = TEST, test_id: str = "test_auc") -> Course:
     from medgrade.cli.main import cli
 
-    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    (root / "source" / assignment).mkdir(parents=True)
     (root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
-    solution = HONEST.replace("    return", "    ### BEGIN SOLUTION\n    return") + "\n    ### END SOLUTION"
+    solution = honest.replace("    return", "    ### BEGIN SOLUTION\n    return") + "\n    ### END SOLUTION"
     nb = nbformat.v4.new_notebook(cells=[
-        cell("import os\nimport numpy as np", "setup", locked=True),
-        cell(solution, "predict", solution=True),
-        cell(TEST, "test_auc", points=3),
+        cell(setup, "setup", locked=True),
+        cell(solution, solution_id, solution=True),
+        cell(test, test_id, points=3),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "source" / ASSIGNMENT / NOTEBOOK)
+    nbformat.write(nb, root / "source" / assignment / notebook)
     for folder in ("submitted", "autograded", "gradebook"):
         (root / folder).mkdir()
-    result = CliRunner().invoke(cli, ["release", ASSIGNMENT, "--no-execute", "--course-dir", str(root)])
+    result = CliRunner().invoke(cli, ["release", assignment, "--no-execute", "--course-dir", str(root)])
     assert result.exit_code == 0, result.output
     return Course(root)
 
 
-def _submit(course: Course, student: str, predict: str) -> None:
+def _submit(course: Course, student: str, predict: str, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK,
+            solution_id: str = "predict") -> None:
     from medgrade.author.mutants import completed_notebook
 
-    nb = completed_notebook(course, ASSIGNMENT, NOTEBOOK)
+    nb = completed_notebook(course, assignment, notebook)
     for c in nb.cells:
-        if c.metadata.get("nbgrader", {}).get("grade_id") == "predict":
+        if c.metadata.get("nbgrader", {}).get("grade_id") == solution_id:
             c.source = predict
-    folder = course.submitted / student / ASSIGNMENT
+    folder = course.submitted / student / assignment
     folder.mkdir(parents=True)
-    nbformat.write(nb, folder / NOTEBOOK)
+    nbformat.write(nb, folder / notebook)
 
 
 ATTACKS = {
@@ -102,8 +105,9 @@ def judged_class(tmp_path_factory):
     return course, data, labels, {r.student: r for r in results}
 
 
-def _cell(course: Course, student: str, gid: str) -> nbformat.NotebookNode:
-    nb = nbformat.read(course.autograded / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+def _cell(course: Course, student: str, gid: str, assignment: str = ASSIGNMENT,
+          notebook: str = NOTEBOOK) -> nbformat.NotebookNode:
+    nb = nbformat.read(course.autograded / student / assignment / notebook, as_version=4)
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
 
 
@@ -150,3 +154,60 @@ def test_honest_students_grade_as_without_attackers(judged_class) -> None:
     for r in alone:
         assert [(t.points, t.status, t.message) for t in r.tests] == \
                [(t.points, t.status, t.message) for t in results[r.student].tests]
+
+
+# --- masks: a Dice on held-out scans whose label volumes the kernel sees as zeros ---------------
+
+MASKS, MASKS_NB = "97_masks", "masks.ipynb"
+CASES = "sorted(pathlib.Path(os.environ['MEDGRADE_DATA'], 'WMH', 'test').iterdir())"
+SEGMENT = ("def segment():\n    import nibabel as nib\n"
+           f"    return np.stack([np.asarray(nib.load(c / 'FLAIR_brain.nii.gz').dataobj) > 100 for c in {CASES}])")
+MASK_TEST = ("assert segment().ndim == 4\n### BEGIN HIDDEN TESTS\nfrom medgrade import checks\n"
+             "measured = checks.judged('masks', segment()[:, None].astype(np.uint8), metric='dice', at_least=0.9, "
+             "answers='wmh:test', n=3, plot='masks', name='lesion Dice')\n### END HIDDEN TESTS")
+MASK_ATTACKS = {
+    # The "prediction" is the label volume itself, read from the data root.
+    "reader": SEGMENT.replace("FLAIR_brain.nii.gz').dataobj) > 100", "wmh.nii.gz').dataobj) == 1")
+              .replace("    return", "    print('LESION VOXELS SEEN', sum(int((np.asarray(nib.load(c / 'wmh.nii.gz')"
+                                     f".dataobj) == 1).sum()) for c in {CASES}))\n    return"),
+    # Predicts nothing: an empty mask where the scans have lesions.
+    "empty": SEGMENT.replace("> 100", "> 10_000"),
+}
+
+
+@pytest.fixture(scope="module")
+def mask_class(tmp_path_factory):
+    from tests.grading.test_judge import write_wmh
+
+    base = tmp_path_factory.mktemp("masks")
+    labels = write_wmh(base / "data")
+    course = _make_course(base / "course", MASKS, MASKS_NB, "import os\nimport pathlib\nimport numpy as np",
+                          SEGMENT, "segment", MASK_TEST, "test_dice")
+    _submit(course, "honest", SEGMENT, MASKS, MASKS_NB, "segment")
+    for student, segment in MASK_ATTACKS.items():
+        _submit(course, student, segment, MASKS, MASKS_NB, "segment")
+    results = grade_class(course, MASKS, ["honest", *MASK_ATTACKS], profile=PROFILE, data_root=base / "data",
+                          workers=2)
+    return course, labels, {r.student: r for r in results}
+
+
+def test_the_grader_judges_masks_leaving_out_the_unscored_voxels(mask_class) -> None:
+    course, _, results = mask_class
+    # the honest threshold also marks the bright label-2 voxels: the grader does not score them
+    assert results["honest"].score == 3, results["honest"].tests
+    measured = _cell(course, "honest", "test_dice", MASKS, MASKS_NB).metadata["medgrade"]["measured"]
+    assert [(m["name"], m["value"]) for m in measured] == [("lesion Dice", 1.0)]  # 0.97 if label 2 were scored
+    (empty,) = results["empty"].tests
+    assert empty.points == 0 and empty.message.startswith(
+        "CheckFailure: judge_predictions(lesion Dice): expected dice >= 0.900 (empty-mask rule"), empty
+    drawn = [o for o in _cell(course, "empty", "test_dice", MASKS, MASKS_NB).outputs
+             if "application/vnd.medgrade.plot+json" in o.get("data", {})]
+    assert drawn and drawn[0]["data"]["application/vnd.medgrade.plot+json"]["kind"] == "masks"
+
+
+def test_label_volumes_are_zeros_to_the_kernel(mask_class) -> None:
+    course, labels, results = mask_class
+    out = "".join(o.get("text", "") for o in _cell(course, "reader", "test_dice", MASKS, MASKS_NB).outputs)
+    assert (labels == 1).sum() > 0 and "LESION VOXELS SEEN 0" in out, out
+    (test,) = results["reader"].tests
+    assert test.points == 0 and "expected dice >= 0.900" in test.message and "observed 0.000" in test.message

@@ -75,14 +75,14 @@ def test_release_lint_names_unknown_metric_answer_key_and_plot(tmp_path: Path) -
     problems = lint_notebook(tmp_path / "a.ipynb")
     assert any("test cell test_k, line 1: checks.judged('k', ...): unknown metric 'recall'" in p for p in problems)
     assert any("unknown answer key 'mednist:test'; known: pathmnist:test" in p for p in problems)
-    assert any("plot must be one of roc, confusion, got 'pie'" in p for p in problems)
+    assert any("plot must be one of roc, confusion, masks, got 'pie'" in p for p in problems)
 
 
 def test_answer_labels_and_the_kernels_view_without_them(tmp_path: Path) -> None:
     labels = write_pathmnist(tmp_path / "data")
     assert answer_labels(tmp_path / "data", "pathmnist:test", 10).tolist() == labels[:10].tolist()
     assert answer_labels(tmp_path / "data", "pathmnist:test", N, positive=8).tolist() == (labels == 8).tolist()
-    real, view = withheld_view(tmp_path / "data", "pathmnist:test")
+    ((real, view),) = withheld_view(tmp_path / "data", "pathmnist:test")
     assert real == (tmp_path / "data" / "pathmnist.npz").resolve()
     with np.load(real) as a, np.load(view) as b:
         assert sorted(a.files) == sorted(b.files)
@@ -90,15 +90,15 @@ def test_answer_labels_and_the_kernels_view_without_them(tmp_path: Path) -> None
         assert not b["test_labels"].any() and a["test_labels"].any()
         for name in ("test_images", "train_images", "train_labels"):
             assert np.array_equal(a[name], b[name])
-    assert withheld_view(tmp_path / "data", "pathmnist:test")[1] == view  # made once per version of the file
+    assert withheld_view(tmp_path / "data", "pathmnist:test")[0][1] == view  # made once per version of the file
     write_pathmnist(tmp_path / "data", seed=1)  # a new version replaces the old copy, never piles up
     os.utime(tmp_path / "data" / "pathmnist.npz", ns=(1, 1))
-    newer = withheld_view(tmp_path / "data", "pathmnist:test")[1]
+    newer = withheld_view(tmp_path / "data", "pathmnist:test")[0][1]
     assert newer != view and newer.is_file() and not view.exists()
-    with pytest.raises(UsageError, match=r"pathmnist:test has 40 labels; a test asked for 41"):
+    with pytest.raises(UsageError, match=r"pathmnist:test has 40 answers; a test asked for 41"):
         answer_labels(tmp_path / "data", "pathmnist:test", 41)
-    with pytest.raises(UsageError, match=r"unknown answer key 'wmh:test'; known: pathmnist:test"):
-        answer_labels(tmp_path / "data", "wmh:test", 1)
+    with pytest.raises(UsageError, match=r"unknown answer key 'mednist:test'; known: pathmnist:test, wmh:test"):
+        answer_labels(tmp_path / "data", "mednist:test", 1)
     with pytest.raises(UsageError, match=r"pathmnist.npz is missing .*run `medgrade data generate`"):
         answer_labels(tmp_path / "nowhere", "pathmnist:test", 1)
 
@@ -216,3 +216,114 @@ def test_forgetting_records_never_deletes_through_a_link(tmp_path: Path) -> None
     (tmp_path / "evidence").symlink_to(grader_side)
     forget_records(tmp_path / "evidence", ["probs"])
     assert (grader_side / "probs.json").is_file()
+
+
+# --- masks: a Dice judged against NIfTI label volumes (06's held-out scans) ---------------------
+
+SHAPE = (8, 8, 4)
+
+
+def write_wmh(root: Path, cases: int = 3, seed: int = 0) -> np.ndarray:
+    """``WMH/test/<case>/`` with a FLAIR bright where the label is 1 or 2; returns the labels (cases, *SHAPE)."""
+    import nibabel as nib
+
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((cases, *SHAPE), dtype=np.uint8)
+    for i in range(cases):
+        labels[i, 1 + i:4 + i, 2:5, 1:3] = 1  # a lesion
+        labels[i, 6, 6, 0] = 2  # other pathology: not scored
+        folder = root / "WMH" / "test" / f"{i:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        flair = (labels[i] > 0) * 200 + rng.integers(1, 20, SHAPE)
+        affine = np.diag([1.0, 1.0, 3.0, 1.0])
+        nib.save(nib.Nifti1Image(flair.astype(np.int16), affine), folder / "FLAIR_brain.nii.gz")
+        nib.save(nib.Nifti1Image(labels[i], affine), folder / "wmh.nii.gz")
+    return labels
+
+
+def test_mask_answers_leave_out_the_ignored_voxels_and_the_kernels_view_is_blank(tmp_path: Path) -> None:
+    import nibabel as nib
+
+    from medgrade.data.answers import load_answer
+
+    labels = write_wmh(tmp_path / "data")
+    answer = load_answer(tmp_path / "data", "wmh:test", 2)
+    assert answer.truth.shape == (2, 1, *SHAPE) and answer.truth.dtype == np.uint8
+    assert np.array_equal(answer.truth[:, 0], labels[:2] == 1)
+    assert answer.ignore is not None and np.array_equal(answer.ignore[:, 0], labels[:2] == 2)
+    views = withheld_view(tmp_path / "data", "wmh:test")
+    assert [real.parent.name for real, _ in views] == ["000", "001", "002"]
+    for real, view in views:
+        a, b = nib.load(real), nib.load(view)
+        assert view.name.endswith("wmh.nii.gz") and b.shape == a.shape
+        assert b.get_data_dtype() == a.get_data_dtype() and np.array_equal(b.affine, a.affine)
+        assert not np.asarray(b.dataobj).any() and np.asarray(a.dataobj).any()
+    with pytest.raises(UsageError, match=r"wmh:test has 3 answers; a test asked for 4"):
+        load_answer(tmp_path / "data", "wmh:test", 4)
+    with pytest.raises(UsageError, match=r"wmh:test holds masks: positive= is for class labels"):
+        load_answer(tmp_path / "data", "wmh:test", 1, positive=1)
+    with pytest.raises(UsageError, match=r"answers of wmh:test\): run `medgrade data generate`"):
+        load_answer(tmp_path / "nowhere", "wmh:test", 1)
+
+
+def _masks(labels: np.ndarray, quality: str) -> np.ndarray:
+    lesion = (labels == 1)[:, None].astype(np.uint8)
+    if quality == "right":  # the lesion, and the bright label-2 voxel the grader does not score
+        return (labels > 0)[:, None].astype(np.uint8)
+    if quality == "empty":
+        return np.zeros_like(lesion)
+    return np.roll(lesion, 3, axis=2)  # "shifted": the right size in the wrong place
+
+
+MASK_KW = dict(metric="dice", at_least={"cpu": 0.65, "gpu": 0.65}, answers="wmh:test", n={"cpu": 3, "gpu": 3},
+               name="lesion Dice", plot="masks")
+
+
+def test_judged_masks_in_place_pass_a_right_answer_and_fail_wrong_ones(tmp_path, monkeypatch) -> None:
+    labels = write_wmh(tmp_path / "data")
+    monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "data"))
+    assert judged("masks", _masks(labels, "right"), **MASK_KW).value == 1.0  # label 2 left out
+    with pytest.raises(CheckFailure, match=r"expected dice >= 0.650 \(empty-mask rule.*\); observed 0.000 on the"):
+        judged("masks", _masks(labels, "empty"), **MASK_KW)
+    with pytest.raises(CheckFailure, match=r"expected dice >= 0.650 .*observed 0\.[0-5]\d\d on the hidden labels"):
+        judged("masks", _masks(labels, "shifted"), **MASK_KW)
+    with pytest.raises(CheckFailure, match=r"expected a binary mask \(0/1\)"):
+        judged("masks", _masks(labels, "right") * 2, **MASK_KW)
+
+
+def test_the_grader_judges_masks_and_draws_the_failed_slice(tmp_path: Path) -> None:
+    labels = write_wmh(tmp_path / "data")
+    spec = ('checks.judged("masks", m, metric="dice", at_least={"cpu": 0.65, "gpu": 0.65}, answers="wmh:test", '
+            'n={"cpu": 3, "gpu": 3}, name="lesion Dice", plot="masks")')
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+
+    def verdict(masks: np.ndarray):
+        record = {"schema": 1, "key": "masks", "kind": "mask", "shape": list(masks.shape),
+                  "values": [int(v) for v in masks.ravel()]}
+        (evidence / "masks.json").write_text(json.dumps(record))
+        return judge_cell(judge_specs(spec, "t"), evidence, tmp_path / "data", "cpu")
+
+    right = verdict(_masks(labels, "right"))
+    assert right.message == "" and right.measured[0]["value"] == 1.0
+    wrong = verdict(_masks(labels, "shifted"))
+    assert wrong.message.startswith("CheckFailure: judge_predictions(lesion Dice): expected dice >= 0.650")
+    (plot,) = wrong.outputs
+    drawn = plot["data"]["application/vnd.medgrade.plot+json"]
+    assert drawn["kind"] == "masks" and drawn["title"].startswith("hidden case 1, slice ")
+    z = int(drawn["title"].rsplit(" ", 1)[1])
+    assert np.array_equal(drawn["true"], (labels[0, :, :, z] == 1).astype(int))
+    assert np.array_equal(drawn["pred"], _masks(labels, "shifted")[0, 0, :, :, z])
+
+
+def test_release_lint_matches_the_metric_to_the_answer_key(tmp_path: Path) -> None:
+    from medgrade.author.lint import lint_notebook
+    from tests.tiny_course import cell
+
+    nb = nbformat.v4.new_notebook(cells=[cell(
+        'checks.judged("k", p, metric="dice", at_least=0.5, answers="pathmnist:test", n=3)\n'
+        'checks.judged("j", p, metric="auc", at_least=0.5, answers="wmh:test", n=3, positive=1)', "test_k", points=1)])
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    problems = lint_notebook(tmp_path / "a.ipynb")
+    assert any("checks.judged('k', ...): pathmnist:test holds labels; metric 'dice' needs masks" in p for p in problems)
+    assert any("checks.judged('j', ...): wmh:test holds masks; metric 'auc' needs class labels" in p for p in problems)
