@@ -25,7 +25,7 @@ import math
 import os
 import re
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,8 @@ from medgrade.profiles import EVIDENCE_VAR, JUDGE_VAR, for_profile
 
 __all__ = ["SCHEMA_VERSION", "ENV_VAR", "KINDS", "record_predictions", "collected_evidence",
            "clear_evidence", "load_evidence", "parse_record", "judge_predictions",
-           "Judgement", "judged", "JUDGE_VAR", "kind_for", "PLOTS"]
+           "Judgement", "judged", "JUDGE_VAR", "kind_for", "PLOTS", "judge_gain", "gain_name", "baseline_key",
+           "mask_slice", "evaluate", "Outcome"]
 
 SCHEMA_VERSION = 1
 ENV_VAR = EVIDENCE_VAR
@@ -170,7 +171,7 @@ _NEEDS = {"auc": "scores", "dice": "mask"}
 
 
 def judge_predictions(record: Any, y_true: Any, *, metric: str, at_least: float,
-                      name: str | None = None, ignore: Any = None) -> Judgement:
+                      name: str | None = None, ignore: Any = None, hint: str | None = None) -> Judgement:
     """In the grader: compute ``metric`` of an evidence record against ``y_true``.
 
     Returns a :class:`Judgement`, or raises :class:`CheckFailure` (with value, threshold and
@@ -179,11 +180,49 @@ def judge_predictions(record: Any, y_true: Any, *, metric: str, at_least: float,
     ``ignore`` (same shape as ``y_true``) marks voxels not scored: they are taken out of the
     prediction, as the answer key holds none of them.
     """
+    label = name or str(record.get("key", "evidence") if isinstance(record, dict) else "evidence")
+    value = _metric_of(record, y_true, metric, label, ignore)
+    if value < at_least:
+        rule = f" ({EMPTY_RULE})" if metric == "dice" else ""
+        raise CheckFailure("judge_predictions", name=label,
+                           expected=f"{metric} >= {at_least:.3f}{rule}",
+                           observed=f"{value:.3f} on the hidden labels "
+                           f"(margin {value - at_least:+.3f})",
+                           hint=hint or "improve the model; the hidden split is scored like the public one.",
+                           value=value, threshold=at_least)
+    return Judgement(label, metric, value, float(at_least), value - float(at_least))
+
+
+def gain_name(label: str) -> str:
+    """The name a gain over a baseline is reported and calibrated under."""
+    return f"{label}: gain over the baseline"
+
+
+def judge_gain(record: Any, baseline: Any, y_true: Any, *, metric: str, gain: float, name: str | None = None,
+               ignore: Any = None, hint: str | None = None) -> Judgement:
+    """In the grader: ``metric`` of ``record`` minus that of ``baseline`` must be at least ``gain``.
+
+    A gain is the fair threshold where the seed moves both figures together: 05's probe on a
+    pre-trained encoder against the same probe on the random encoder it started from.
+    """
+    label = gain_name(name or str(record.get("key", "evidence") if isinstance(record, dict) else "evidence"))
+    value = _metric_of(record, y_true, metric, label, ignore)
+    base = _metric_of(baseline, y_true, metric, label, ignore)
+    diff = value - base
+    if diff < gain:
+        raise CheckFailure("judge_predictions", name=label,
+                           expected=f"{metric} at least {gain:.3f} above the baseline's",
+                           observed=f"{value:.3f} against the baseline's {base:.3f} on the hidden labels "
+                           f"(gain {diff:+.3f}, margin {diff - gain:+.3f})",
+                           hint=hint or "the model must earn more over the baseline the test compares it with.",
+                           value=diff, threshold=gain)
+    return Judgement(label, f"{metric} gain", diff, float(gain), diff - float(gain))
+
+
+def _metric_of(record: Any, y_true: Any, metric: str, label: str, ignore: Any) -> float:
     if metric not in METRICS and metric != "dice":
         raise ValueError(f"unknown metric {metric!r}")
     kind, arr = parse_record(record)
-    key = str(record.get("key", "evidence"))
-    label = name or key
     needed = _NEEDS.get(metric, "labels")
     if kind != needed:
         raise _bad("judge_predictions", label, f"{needed} for {metric}", f"{kind}",
@@ -193,18 +232,8 @@ def judge_predictions(record: Any, y_true: Any, *, metric: str, at_least: float,
     if metric == "dice":
         if ignore is not None and np.shape(ignore) == arr.shape:
             arr = np.where(np.asarray(ignore, dtype=bool), 0, arr)
-        value = float(dice_score(arr, y_true).mean(axis=0).min())
-    else:
-        value = metric_value(metric, y_true, arr, check="judge_predictions", name=label)
-    if value < at_least:
-        rule = f" ({EMPTY_RULE})" if metric == "dice" else ""
-        raise CheckFailure("judge_predictions", name=label,
-                           expected=f"{metric} >= {at_least:.3f}{rule}",
-                           observed=f"{value:.3f} on the hidden labels "
-                           f"(margin {value - at_least:+.3f})",
-                           hint="improve the model; the hidden split is scored like the "
-                           "public one.", value=value, threshold=at_least)
-    return Judgement(key, metric, value, float(at_least), value - float(at_least))
+        return float(dice_score(arr, y_true).mean(axis=0).min())
+    return metric_value(metric, y_true, arr, check="judge_predictions", name=label)
 
 
 def kind_for(metric: str) -> str:
@@ -214,7 +243,8 @@ def kind_for(metric: str) -> str:
 
 def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n: Any,
            positive: int | None = None, name: str | None = None, plot: str | None = None,
-           classes: list[str] | None = None) -> Any:
+           classes: list[str] | None = None, baseline: Any = None, gain: Any = None,
+           hint: str | None = None) -> Any:
     """Predictions of a hidden metric test, judged against ``answers`` by whoever holds them.
 
     ``values``: one prediction per item of the first ``n`` of ``answers`` (scores for
@@ -222,8 +252,10 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
     otherwise); ``positive`` makes the labels binary (1 where the label equals it). ``at_least``
     and ``n`` may be dicts of values per profile. ``plot`` (``"roc"``, ``"confusion"`` with
     ``classes`` names, or ``"masks"``: the first case's slice with the most target) adds a plot
-    to the feedback page.
-    Every argument but ``values`` must be a literal: the grader reads them from the source.
+    to the feedback page. ``baseline`` (predictions of a model to beat, on the same items) with
+    ``gain`` asks the metric to exceed the baseline's by at least ``gain`` as well; ``hint`` is
+    what a student reads when a threshold is missed. Every argument but ``values`` and
+    ``baseline`` must be a literal: the grader reads them from the source.
 
     Inside medgrade's sandbox this only records the predictions (the grader judges them after
     the cell); elsewhere it judges here and returns the :class:`Judgement`.
@@ -235,11 +267,14 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
     count = int(for_profile(n, profile, f"n of {label}"))  # type: ignore[call-overload]
     bound = float(for_profile(at_least, profile, f"at_least of {label}"))  # type: ignore[arg-type]
     kind = kind_for(metric)
-    arr = to_numpy(values)
-    if arr.ndim == 0 or arr.shape[0] != count:
-        raise _bad("judged", label, f"{count} predictions (the first {count} items of {answers})",
-                   describe(values), "predict on every image the test passes, in order.")
+    if (baseline is None) != (gain is None):
+        raise ValueError(f"judged({label}): baseline= and gain= go together")
+    arr = _counted(values, count, answers, label)
     record = record_predictions(key, arr, kind=kind)
+    base_record = None
+    if baseline is not None:
+        base_record = record_predictions(baseline_key(key), _counted(baseline, count, answers, f"{label} (baseline)"),
+                                         kind=kind)
     if os.environ.get(JUDGE_VAR) == "grader":
         return record
     from medgrade.checks.measure import note
@@ -248,16 +283,63 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
 
     answer = load_answer(resolve_root(), answers, count, positive)
     y_true = answer.truth
-    try:
-        result = judge_predictions(record, y_true, metric=metric, at_least=bound, name=label, ignore=answer.ignore)
-    except CheckFailure as e:
-        if e.value is not None:
-            note("judged", label, e.value, bound)
-        raise
-    finally:
-        _publish(plot, y_true, arr, classes, answer.ignore)
-    note("judged", label, result.value, bound)
-    return result
+    least = None if gain is None else float(for_profile(gain, profile, f"gain of {label}"))  # type: ignore[arg-type]
+    outcome = evaluate(record, y_true, metric=metric, at_least=bound, name=label, ignore=answer.ignore, hint=hint,
+                       baseline=base_record, gain=least)
+    for figure, value, threshold in outcome.measured:
+        note("judged", figure, value, threshold)
+    _publish(plot, y_true, arr, classes, answer.ignore)
+    if outcome.failure is not None:
+        raise outcome.failure
+    return outcome.judgement
+
+
+@dataclass
+class Outcome:
+    """Every figure a ``judged`` call measured (name, value, threshold) and its first failure."""
+
+    judgement: Judgement | None = None
+    measured: list[tuple[str, float, float]] = field(default_factory=list)
+    failure: CheckFailure | None = None
+
+
+def evaluate(record: Any, y_true: Any, *, metric: str, at_least: float, name: str, ignore: Any = None,
+             hint: str | None = None, baseline: Any = None, gain: float | None = None) -> Outcome:
+    """Judge a record (and its gain over ``baseline``) as the kernel's ``judged`` and the grader both do.
+
+    Each figure is measured even when another fails, so a calibration sees all of them.
+    """
+    outcome = Outcome()
+    steps: list[tuple[str, float, Any]] = [(name, at_least, lambda: judge_predictions(
+        record, y_true, metric=metric, at_least=at_least, name=name, ignore=ignore, hint=hint))]
+    if baseline is not None and gain is not None:
+        steps.append((gain_name(name), gain, lambda: judge_gain(
+            record, baseline, y_true, metric=metric, gain=gain, name=name, ignore=ignore, hint=hint)))
+    for figure, threshold, judge in steps:
+        try:
+            judgement = judge()
+        except CheckFailure as e:
+            outcome.failure = outcome.failure or e
+            if e.value is None:
+                break  # an invalid record: nothing further to measure
+            outcome.measured.append((figure, e.value, threshold))
+            continue
+        outcome.judgement = outcome.judgement or judgement
+        outcome.measured.append((figure, judgement.value, threshold))
+    return outcome
+
+
+def baseline_key(key: str) -> str:
+    """The record key a ``judged`` call's baseline predictions are stored under."""
+    return f"{key}.baseline"
+
+
+def _counted(values: Any, count: int, answers: str, label: str) -> np.ndarray:
+    arr = to_numpy(values)
+    if arr.ndim == 0 or arr.shape[0] != count:
+        raise _bad("judged", label, f"{count} predictions (the first {count} items of {answers})",
+                   describe(values), "predict on every image the test passes, in order.")
+    return arr
 
 
 def mask_slice(truth: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, str]:

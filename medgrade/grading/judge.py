@@ -29,7 +29,7 @@ __all__ = ["JudgeSpec", "Verdict", "judge_specs", "judge_cell", "forget_records"
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # a 7,180-image score record is about 150 kB
 _REQUIRED = ("metric", "at_least", "answers", "n")
-_OPTIONAL = ("positive", "name", "plot", "classes")
+_OPTIONAL = ("positive", "name", "plot", "classes", "gain", "hint")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class JudgeSpec:
     plot: str | None = None
     classes: tuple[str, ...] | None = None
     line: int = 0
+    baseline: bool = False  # baseline= predictions were passed: the gain over them is judged too
+    gain: Any = None  # a number, or {profile: number}
+    hint: str | None = None
 
     @property
     def label(self) -> str:
@@ -56,6 +59,9 @@ class JudgeSpec:
 
     def count(self, profile: str) -> int:
         return int(for_profile(self.n, profile, f"n of {self.label}"))  # type: ignore[call-overload]
+
+    def least_gain(self, profile: str) -> float | None:
+        return None if self.gain is None else float(for_profile(self.gain, profile, f"gain of {self.label}"))  # type: ignore[arg-type]
 
 
 def _called(node: ast.AST) -> str | None:
@@ -72,6 +78,7 @@ def _spec(call: ast.Call, where: str) -> JudgeSpec:
     named = {k.arg: k.value for k in call.keywords}
     key_node = call.args[0] if call.args else named.pop("key", None)
     named.pop("values", None)
+    baseline = named.pop("baseline", None) is not None  # predictions, like values: not a literal
     if key_node is None or (len(call.args) < 2 and "values" not in {k.arg for k in call.keywords}):
         raise CourseError(f"{at} needs a key and the predictions: judged('test_probs', probs, ...)")
     for arg, node in [("key", key_node), *named.items()]:
@@ -85,14 +92,17 @@ def _spec(call: ast.Call, where: str) -> JudgeSpec:
     missing = [a for a in _REQUIRED if a not in given]
     if missing:
         raise CourseError(f"{at} needs {', '.join(m + '=' for m in missing)}")
+    if baseline != ("gain" in given):
+        raise CourseError(f"{at}: baseline= (the predictions to beat) and gain= (by how much) go together")
     for profile in PROFILES:
-        for arg in ("at_least", "n"):
-            if isinstance(given[arg], dict) and profile not in given[arg]:
+        for arg in ("at_least", "n", "gain"):
+            if isinstance(given.get(arg), dict) and profile not in given[arg]:
                 raise CourseError(f"{at}: {arg}= has no value for the {profile!r} profile")
     classes = given.get("classes")
     return JudgeSpec(str(given["key"]), str(given["metric"]), given["at_least"], str(given["answers"]), given["n"],
                      given.get("positive"), given.get("name"), given.get("plot"),
-                     tuple(str(c) for c in classes) if classes else None, call.lineno)
+                     tuple(str(c) for c in classes) if classes else None, call.lineno, baseline, given.get("gain"),
+                     given.get("hint"))
 
 
 def judge_specs(source: str, where: str) -> tuple[JudgeSpec, ...]:
@@ -202,9 +212,21 @@ def _plot(spec: JudgeSpec, y_true: Any, values: Any, ignore: Any) -> dict[str, A
             "data": {MIME: record, "text/plain": f"[medgrade {spec.plot} evidence for the feedback page]"}}
 
 
+def _counted(evidence_dir: Path, key: str, spec: JudgeSpec, n: int) -> tuple[Any, Any]:
+    """The record ``key`` and its array, if it holds one prediction per answer; raises LookupError or CheckFailure."""
+    from medgrade.checks.evidence import parse_record
+
+    record = _read(evidence_dir, key)
+    _, values = parse_record(record)
+    if values.ndim == 0 or values.shape[0] != n:
+        raise LookupError(f"expected {n} predictions (the first {n} items of {spec.answers}), observed "
+                          f"{values.shape[0] if values.ndim else 'a scalar'}")
+    return record, values
+
+
 def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path | None, profile: str) -> Verdict:
     """Judge each record of a test cell that ran without error; the first failure is the message."""
-    from medgrade.checks.evidence import judge_predictions, parse_record
+    from medgrade.checks.evidence import baseline_key, evaluate
     from medgrade.checks.failure import CheckFailure
     from medgrade.checks.measure import comparison
     from medgrade.data.answers import load_answer
@@ -213,33 +235,25 @@ def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path
     for spec in specs:
         bound, n = spec.bound(profile), spec.count(profile)
         try:
-            record = _read(evidence_dir, spec.key)
-            _, values = parse_record(record)
+            record, values = _counted(evidence_dir, spec.key, spec, n)
+            baseline = _counted(evidence_dir, baseline_key(spec.key), spec, n)[0] if spec.baseline else None
         except LookupError as e:
             verdict.message = verdict.message or f"CheckFailure: judged({spec.label}): {e}"
             continue
         except CheckFailure as e:
             verdict.message = verdict.message or f"CheckFailure: {e}"
             continue
-        if values.ndim == 0 or values.shape[0] != n:
-            verdict.message = verdict.message or (
-                f"CheckFailure: judged({spec.label}): expected {n} predictions (the first {n} items of "
-                f"{spec.answers}), observed {values.shape[0] if values.ndim else 'a scalar'}")
-            continue
         try:
             answer = load_answer(data_root, spec.answers, n, spec.positive)
         except UsageError as e:  # the grader's data, not the student's work
             verdict.message = verdict.message or f"GraderError: {spec.label} could not be judged: {e}"
             continue
-        value: float | None
-        try:
-            value = judge_predictions(record, answer.truth, metric=spec.metric, at_least=bound, name=spec.label,
-                                      ignore=answer.ignore).value
-        except CheckFailure as e:
-            value = e.value
-            verdict.message = verdict.message or f"CheckFailure: {e}"
-        if value is not None:
-            verdict.measured.append(comparison("judged", spec.label, value, bound))
+        outcome = evaluate(record, answer.truth, metric=spec.metric, at_least=bound, name=spec.label,
+                           ignore=answer.ignore, hint=spec.hint, baseline=baseline, gain=spec.least_gain(profile))
+        if outcome.failure is not None:
+            verdict.message = verdict.message or f"CheckFailure: {outcome.failure}"
+        verdict.measured.extend(comparison("judged", figure, value, threshold)
+                                for figure, value, threshold in outcome.measured)
         plot = _plot(spec, answer.truth, values, answer.ignore)
         if plot is not None:
             verdict.outputs.append(plot)

@@ -327,3 +327,77 @@ def test_release_lint_matches_the_metric_to_the_answer_key(tmp_path: Path) -> No
     problems = lint_notebook(tmp_path / "a.ipynb")
     assert any("checks.judged('k', ...): pathmnist:test holds labels; metric 'dice' needs masks" in p for p in problems)
     assert any("checks.judged('j', ...): wmh:test holds masks; metric 'auc' needs class labels" in p for p in problems)
+
+
+# --- a gain over a baseline: 05's probe against the same probe on the random encoder ------------
+
+GAIN_KW = dict(metric="accuracy", at_least={"cpu": 0.5, "gpu": 0.5}, answers="pathmnist:test",
+               n={"cpu": N, "gpu": N}, name="probe accuracy", gain={"cpu": 0.1, "gpu": 0.1},
+               hint="pre-training must earn something over the random encoder")
+
+
+def _labels_right(labels: np.ndarray, wrong: int) -> np.ndarray:
+    """Predictions with the first ``wrong`` labels changed (accuracy 1 - wrong / N)."""
+    pred = labels.copy()
+    pred[:wrong] = (pred[:wrong] + 1) % 9
+    return pred
+
+
+def test_a_gain_over_the_baseline_is_judged_with_both_figures_measured(tmp_path, monkeypatch) -> None:
+    from medgrade.checks import measure
+
+    labels = write_pathmnist(tmp_path / "data")
+    monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "data"))
+    measure.drain()
+    assert judged("probe", _labels_right(labels, 2), baseline=_labels_right(labels, 12), **GAIN_KW).value == 0.95
+    assert [(m["name"], round(m["value"], 3)) for m in measure.drain()] == [
+        ("probe accuracy", 0.95), ("probe accuracy: gain over the baseline", 0.25)]
+    with pytest.raises(CheckFailure, match=r"judge_predictions\(probe accuracy: gain over the baseline\): expected "
+                       r"accuracy at least 0.100 above the baseline's; observed 0.950 against the baseline's 0.900 "
+                       r"on the hidden labels \(gain \+0.050, margin -0.050\).*pre-training must earn"):
+        judged("probe", _labels_right(labels, 2), baseline=_labels_right(labels, 4), **GAIN_KW)
+    # below the threshold, with a large gain over a poor baseline: the threshold fails, both are measured
+    with pytest.raises(CheckFailure, match=r"expected accuracy >= 0.500; observed 0.400"):
+        judged("probe", _labels_right(labels, 24), baseline=_labels_right(labels, 40), **GAIN_KW)
+    assert [m["passed"] for m in measure.drain()][-2:] == [False, True]
+    with pytest.raises(CheckFailure, match=r"judged\(probe accuracy \(baseline\)\): expected 40 predictions"):
+        judged("probe", labels, baseline=labels[:5], **GAIN_KW)
+
+
+def test_the_grader_judges_the_gain_from_the_baseline_record(tmp_path: Path) -> None:
+    labels = write_pathmnist(tmp_path / "data")
+    spec = ('m = checks.judged("probe", pred, metric="accuracy", at_least=0.5, answers="pathmnist:test", n=40, '
+            'name="probe accuracy", baseline=random_pred, gain={"cpu": 0.1, "gpu": 0.1})')
+    (spec_,) = judge_specs(spec, "t")
+    assert spec_.baseline and spec_.least_gain("cpu") == 0.1
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+
+    def verdict(pred: np.ndarray, base: np.ndarray | None):
+        for key, values in (("probe", pred), ("probe.baseline", base)):
+            if values is not None:
+                record = {"schema": 1, "key": key, "kind": "labels", "shape": [len(values)],
+                          "values": [int(v) for v in values]}
+                (evidence / f"{key}.json").write_text(json.dumps(record))
+        return judge_cell((spec_,), evidence, tmp_path / "data", "cpu")
+
+    good = verdict(_labels_right(labels, 2), _labels_right(labels, 12))
+    assert good.message == ""
+    assert [(m["name"], round(m["value"], 3)) for m in good.measured] == [
+        ("probe accuracy", 0.95), ("probe accuracy: gain over the baseline", 0.25)]
+    same = verdict(_labels_right(labels, 2), _labels_right(labels, 2))
+    assert same.message.startswith("CheckFailure: judge_predictions(probe accuracy: gain over the baseline): "
+                                   "expected accuracy at least 0.100 above the baseline's; observed 0.950 against")
+    (evidence / "probe.baseline.json").unlink()
+    missing = verdict(_labels_right(labels, 2), None)
+    assert missing.message == ("CheckFailure: judged(probe accuracy): the test recorded no predictions under "
+                               "'probe.baseline' (was checks.judged reached?)")
+
+
+@pytest.mark.parametrize("source", [
+    'checks.judged("k", p, metric="accuracy", at_least=0.5, answers="pathmnist:test", n=3, baseline=b)',
+    'checks.judged("k", p, metric="accuracy", at_least=0.5, answers="pathmnist:test", n=3, gain=0.1)',
+])
+def test_baseline_and_gain_go_together(source: str) -> None:
+    with pytest.raises(CourseError, match=r"baseline= \(the predictions to beat\) and gain= \(by how much\) go together"):
+        judge_specs(source, "nb.ipynb: test cell t")
