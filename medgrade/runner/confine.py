@@ -13,6 +13,9 @@ and SCRIPT, inside the new namespaces and before the kernel starts:
   ``gradebook/``, ``submitted/``, ``autograded/``) under empty read-only tmpfs mounts;
 - bind-mounts the data root read-only (a student cannot corrupt the class's data), and mounts
   over each data file holding a metric test's labels a copy with those labels zeroed;
+- gives it a private ``/dev/shm`` and remounts every other mount read-only but its own folder
+  (``/proc``, ``/sys`` and ``/dev`` aside): the kernel runs as uid 0, the owner of the grader's
+  code and virtualenv, which it could otherwise rewrite;
 - drops every capability (``setpriv``), so the kernel cannot undo any of this.
 
 The PID namespace means the kernel sees only its own processes, and everything it starts dies
@@ -30,7 +33,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Protections", "Confinement", "detect_protections", "launch_argv", "sandbox_parent", "NAMESPACES"]
+__all__ = ["Protections", "Confinement", "detect_protections", "launch_argv", "sandbox_parent", "NAMESPACES",
+           "writable_mounts"]
 
 NAMESPACES = ("-n", "-m", "-p", "-f", "--kill-child", "--mount-proc")
 
@@ -57,6 +61,17 @@ def sandbox_parent() -> Path:
     parent = Path(tempfile.gettempdir()) / "medgrade-sandboxes"
     parent.mkdir(mode=0o700, exist_ok=True)
     return parent
+
+
+WRITABLE = ".medgrade-writable"  # in the sandbox folder: the mounts the script could not make read-only
+
+
+def writable_mounts(own: Path) -> list[str]:
+    """The mounts a kernel confined in ``own`` could still write to (none where all went read-only)."""
+    try:
+        return (own / WRITABLE).read_text().split()
+    except OSError:
+        return []
 
 
 def _stage() -> Path:
@@ -112,6 +127,18 @@ def _script(confinement: Confinement, kernel: list[str]) -> str:
         lines.append(f"mount -o remount,ro,bind {q(str(target))}")
     for path in confinement.hidden:
         lines.append(f"mount -t tmpfs -o ro,size=0 medgrade-hidden {q(str(path))}")
+    # A private /dev/shm (gone with the namespace), then every other mount read-only: the kernel
+    # runs as uid 0, which owns the grader's code and most files, so without this it could
+    # rewrite them. /proc, /sys and /dev keep their own rules; a mount that refuses is listed.
+    mine, report = q(str(own)), q(str(own / WRITABLE))
+    lines += [
+        "if [ -d /dev/shm ]; then mount -t tmpfs -o mode=1777,nosuid,nodev medgrade-shm /dev/shm || true; fi",
+        "for mp in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do",
+        f'  case "$mp" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*|{mine}|{mine}/*) continue;; esac',
+        f'  mount -o remount,ro,bind "$mp" 2>/dev/null || echo "$mp" >> {report}',
+        "done",
+        'cd "$PWD"',  # the working folder again, through the mounts above (not the read-only "/" it was opened on)
+    ]
     drop = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--"]
     lines.append("exec " + " ".join(q(a) for a in [*drop, *kernel]) + ' "$1"')
     return "\n".join(lines)

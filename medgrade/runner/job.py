@@ -20,7 +20,7 @@ from medgrade.grading.intake import check_submission
 from medgrade.grading.integrity import scan_notebook
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult, TestStatus
-from medgrade.runner.confine import Confinement, sandbox_parent
+from medgrade.runner.confine import Confinement, sandbox_parent, writable_mounts
 from medgrade.runner.execute import execute
 from medgrade.runner.prepare import prepare
 from medgrade.runner.sandbox import detect_protections, populate, sandbox_env, write_kernelspec
@@ -135,6 +135,10 @@ def run_job(job: Job) -> JobOutput:
             run = execute(prepared, workdir=workdir, spec_dir=spec_dir, profile=profile, seed=job.seed,
                           env=sandbox_env(profile, workdir, link, current_slot(), seed=job.seed),
                           data_root=Path(job.data_root) if job.data_root else None)
+            left = writable_mounts(Path(tmp))
+            if left:
+                findings.append(f"{src.name}: the kernel could write outside its folder, to {', '.join(left)} "
+                                "(these mounts refused to become read-only)")
         for t in prepared.tests:
             o = run.outcomes[t.grade_id]
             tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,

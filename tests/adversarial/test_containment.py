@@ -27,6 +27,7 @@ pytestmark = [
 ]
 
 DAEMON_MARK = "medgrade-adversarial-daemon"
+SHM_MARK = "medgrade-adversarial-shm"
 
 
 def _attack(body: str) -> dict[str, str]:
@@ -68,10 +69,17 @@ def attacked(tmp_path_factory):
     submit(root, "wrong", {"double": "def double(x):\n    return abs(2 * x)"})
     reads = "\n".join(_probe(k, f"open({str(v)!r}, 'rb').read()") for k, v in secrets.items())
     submit(root, "reader", _attack(reads))
+    # A file outside the course and the data, owned by the grader's uid like its code and virtualenv.
+    outside = base / "grader" / "judge.py"
+    outside.parent.mkdir()
+    outside.write_text("GRADER = 'trusted'\n")
     submit(root, "writer", _attack(
         _probe("data-write", f"open({str(data / 'pathmnist' / 'labels.txt')!r}, 'w').write('forged')") + "\n"
         + _probe("data-new", f"open({str(data / 'pathmnist' / 'new.npz')!r}, 'w').write('x')") + "\n"
-        + _probe("course-write", f"open({str(root / 'gradebook' / 'forged.json')!r}, 'w').write('x')")))
+        + _probe("course-write", f"open({str(root / 'gradebook' / 'forged.json')!r}, 'w').write('x')") + "\n"
+        + _probe("grader-code", f"open({str(outside)!r}, 'a').write('GRADER = \"forged\"')") + "\n"
+        + _probe("tmp-new", f"open('/tmp/{SHM_MARK}', 'w').write('x')") + "\n"
+        + f"open('/dev/shm/{SHM_MARK}', 'w').write('left for the next kernel')"))
     submit(root, "snoop", _attack(
         "import os, glob\n"
         "print('PIDS', len([p for p in os.listdir('/proc') if p.isdigit()]))\n"
@@ -105,11 +113,15 @@ def test_course_secrets_are_invisible_to_the_kernel(attacked) -> None:
 
 
 def test_data_is_read_only_and_the_course_unwritable(attacked) -> None:
-    root, data, before, _ = attacked
+    root, data, before, results = attacked
     out = _outputs(root, "writer")
-    assert "LEAK" not in out and out.count("BLOCKED") == 3, out
+    assert "LEAK" not in out and out.count("BLOCKED") == 5, out
     assert _tree_digest(data) == before
     assert not (root / "gradebook" / "forged.json").exists()
+    assert (root.parent / "grader" / "judge.py").read_text() == "GRADER = 'trusted'\n"  # outside: read-only too
+    assert not Path("/tmp", SHM_MARK).exists()
+    assert not Path("/dev/shm", SHM_MARK).exists()  # the kernel's /dev/shm was its own, gone with it
+    assert not any("could write outside its folder" in f for f in results["writer"].findings)
 
 
 def test_kernel_sees_only_its_own_processes_and_sandbox_and_cannot_unmount(attacked) -> None:
