@@ -399,5 +399,5 @@ def test_the_grader_judges_the_gain_from_the_baseline_record(tmp_path: Path) -> 
     'checks.judged("k", p, metric="accuracy", at_least=0.5, answers="pathmnist:test", n=3, gain=0.1)',
 ])
 def test_baseline_and_gain_go_together(source: str) -> None:
-    with pytest.raises(CourseError, match=r"baseline= \(the predictions to beat\) and gain= \(by how much\) go together"):
+    with pytest.raises(CourseError, match=r"baseline= \(the predictions to beat\) and gain= \(by how much\) go"):
         judge_specs(source, "nb.ipynb: test cell t")
