@@ -51,6 +51,13 @@ class JudgeSpec:
     hint: str | None = None
 
     @property
+    def keys(self) -> tuple[str, ...]:
+        """The records this call writes: its predictions, and its baseline's where it has one."""
+        from medgrade.checks.evidence import baseline_key
+
+        return (self.key, baseline_key(self.key)) if self.baseline else (self.key,)
+
+    @property
     def label(self) -> str:
         return self.name or self.key
 

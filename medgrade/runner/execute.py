@@ -191,7 +191,7 @@ def _shutdown(km: AsyncKernelManager) -> None:
 def _forget_records(workdir: Path, test: TestCell) -> None:
     """Records a judged test will write: one left from an earlier cell must not stand in."""
     if test.judges:
-        forget_records(evidence_dir(workdir), [spec.key for spec in test.judges])
+        forget_records(evidence_dir(workdir), [k for spec in test.judges for k in spec.keys])
 
 
 def _judge_outside(run: Execution, test: TestCell, cell: NotebookNode, profile: Profile, workdir: Path,

@@ -401,3 +401,21 @@ def test_the_grader_judges_the_gain_from_the_baseline_record(tmp_path: Path) -> 
 def test_baseline_and_gain_go_together(source: str) -> None:
     with pytest.raises(CourseError, match=r"baseline= \(the predictions to beat\) and gain= \(by how much\) go"):
         judge_specs(source, "nb.ipynb: test cell t")
+
+
+def test_a_baseline_record_left_before_the_cell_is_forgotten_with_its_predictions(tmp_path: Path) -> None:
+    # A planted weak baseline must not stand in for the one the test cell writes (or fails to write).
+    from medgrade.runner.execute import _forget_records
+    from medgrade.runner.prepare import TestCell
+    from medgrade.runner.sandbox import evidence_dir
+
+    (spec,) = judge_specs('m = checks.judged("probe", p, metric="accuracy", at_least=0.5, answers="pathmnist:test", '
+                          'n=40, baseline=b, gain=0.1)', "t")
+    assert spec.keys == ("probe", "probe.baseline")
+    workdir = tmp_path / "sandbox" / "work"
+    folder = evidence_dir(workdir)
+    folder.mkdir(parents=True)
+    for key in ("probe", "probe.baseline", "other"):
+        (folder / f"{key}.json").write_text("{}")
+    _forget_records(workdir, TestCell("test_probe", 4.0, 0, (spec,)))
+    assert sorted(p.name for p in folder.iterdir()) == ["other.json"]
