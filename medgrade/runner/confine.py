@@ -16,6 +16,8 @@ and SCRIPT, inside the new namespaces and before the kernel starts:
 - gives it a private ``/dev/shm`` and remounts every other mount read-only but its own folder
   (``/proc``, ``/sys`` and ``/dev`` aside): the kernel runs as uid 0, the owner of the grader's
   code and virtualenv, which it could otherwise rewrite;
+- hides the grader's home directory (its credentials, other courses) but for what the kernel
+  needs under it: the interpreter, medgrade's package and the data;
 - drops every capability (``setpriv``), so the kernel cannot undo any of this.
 
 The PID namespace means the kernel sees only its own processes, and everything it starts dies
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["Protections", "Confinement", "detect_protections", "launch_argv", "sandbox_parent", "NAMESPACES",
-           "writable_mounts"]
+           "writable_mounts", "private_home"]
 
 NAMESPACES = ("-n", "-m", "-p", "-f", "--kill-child", "--mount-proc")
 
@@ -54,6 +56,8 @@ class Confinement:
     hidden: tuple[Path, ...] = ()
     read_only: tuple[Path, ...] = field(default=())
     masked: tuple[tuple[Path, Path], ...] = ()  # (file, the copy the kernel sees instead), read-only
+    home: Path | None = None  # the grader's home, hidden but for ``keep`` (its credentials, other courses)
+    keep: tuple[Path, ...] = ()  # what the kernel needs under ``home``: the interpreter, medgrade, the data
 
 
 def sandbox_parent() -> Path:
@@ -119,14 +123,20 @@ def _script(confinement: Confinement, kernel: list[str]) -> str:
         f"mkdir -p {q(str(own))}",
         f"mount --move {q(str(stage))} {q(str(own))}",
     ]
+    if confinement.home is not None:  # an empty home, with what the kernel needs bound back from a view of "/"
+        lines += [f"mount --rbind / {q(str(stage))}",
+                  f"mount -t tmpfs -o mode=0755,size=1m medgrade-home {q(str(confinement.home))}"]
+        for path in confinement.keep:
+            lines += [f"mkdir -p {q(str(path))}", f"mount --rbind {q(str(stage) + str(path))} {q(str(path))}"]
+        lines.append(f"umount -l {q(str(stage))}")
     for path in confinement.read_only:
         lines.append(f"mount --bind {q(str(path))} {q(str(path))}")
         lines.append(f"mount -o remount,ro,bind {q(str(path))}")
     for target, view in confinement.masked:
         lines.append(f"mount --bind {q(str(view))} {q(str(target))}")
         lines.append(f"mount -o remount,ro,bind {q(str(target))}")
-    for path in confinement.hidden:
-        lines.append(f"mount -t tmpfs -o ro,size=0 medgrade-hidden {q(str(path))}")
+    for path in confinement.hidden:  # (one inside the hidden home is gone already)
+        lines.append(f"if [ -d {q(str(path))} ]; then mount -t tmpfs -o ro,size=0 medgrade-hidden {q(str(path))}; fi")
     # A private /dev/shm (gone with the namespace), then every other mount read-only: the kernel
     # runs as uid 0, which owns the grader's code and most files, so without this it could
     # rewrite them. /proc, /sys and /dev keep their own rules; a mount that refuses is listed.
@@ -159,12 +169,40 @@ def _with_parent(argv: list[str]) -> list[str]:
     return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
 
 
+def private_home(own: Path, data: list[Path]) -> tuple[Path | None, tuple[Path, ...]]:
+    """The grader's home to hide from the kernel, and the folders under it the kernel needs.
+
+    Kept: the interpreter and its site-packages, medgrade's own package (an editable install
+    lives in its checkout) and the data. Nothing is hidden when the sandbox itself or the
+    whole home is needed, or the home is "/".
+    """
+    import site
+    import sys
+
+    import medgrade
+
+    home = Path.home().resolve()
+    if home == Path("/") or not home.is_dir() or own.resolve().is_relative_to(home):
+        return None, ()
+    needed = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *site.getsitepackages(),
+              Path(sys.executable).resolve().parent, Path(medgrade.__file__).resolve().parent, *data]
+    under = sorted({Path(p).resolve() for p in needed if Path(p).exists() and Path(p).resolve().is_relative_to(home)})
+    if home in under:
+        return None, ()
+    keep: list[Path] = []
+    for path in under:  # sorted: a folder comes before what it holds
+        if not any(path.is_relative_to(k) for k in keep):
+            keep.append(path)
+    return home, tuple(keep)
+
+
 def _confined(kernel: list[str], protections: Protections, confinement: Confinement | None) -> list[str]:
     if protections.contained and confinement is not None:
         hidden = tuple(p for p in confinement.hidden if p.is_dir())
         read_only = tuple(p.resolve() for p in confinement.read_only if p.is_dir())
         masked = tuple((t.resolve(), v) for t, v in confinement.masked if t.is_file() and v.is_file())
-        script = _script(Confinement(confinement.own, hidden, read_only, masked), kernel)
+        home, keep = private_home(confinement.own, [*read_only, *(v for _, v in masked)])
+        script = _script(Confinement(confinement.own, hidden, read_only, masked, home, keep), kernel)
         return ["unshare", *NAMESPACES, "--", "/bin/sh", "-c", script, "medgrade-sandbox", "{connection_file}"]
     if protections.network_isolated:
         return ["unshare", "-n", "--", *kernel, "{connection_file}"]

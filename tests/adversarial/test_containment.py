@@ -17,7 +17,7 @@ import pytest
 
 from medgrade.course import Course
 from medgrade.grading.engine import grade_class
-from medgrade.runner.confine import detect_protections
+from medgrade.runner.confine import detect_protections, private_home, sandbox_parent
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, cell, make_course, submit
 
 pytestmark = [
@@ -65,6 +65,11 @@ def attacked(tmp_path_factory):
         "gradebook": root / "gradebook" / "gradebook.db",
         "other-student": root / "submitted" / "honest" / ASSIGNMENT / "tiny.ipynb",
     }
+    # A credential in the grader's home (hidden from the kernel, where it is not the sandbox's home too)
+    home_secret = Path.home() / f".medgrade-adversarial-token-{base.name}"
+    if private_home(sandbox_parent() / "x", [])[0] is not None:
+        home_secret.write_text("grader's LMS token\n")
+        secrets["grader-home"] = home_secret
     submit(root, "honest")
     submit(root, "wrong", {"double": "def double(x):\n    return abs(2 * x)"})
     reads = "\n".join(_probe(k, f"open({str(v)!r}, 'rb').read()") for k, v in secrets.items())
@@ -99,7 +104,10 @@ def attacked(tmp_path_factory):
                                           (3, cell("assert True", "test_double", points=50))])
     before = _tree_digest(data)
     students = ["honest", "wrong", "reader", "writer", "snoop", "daemon", "forger", "inflater"]
-    results = grade_class(Course(root), ASSIGNMENT, students, profile=TINY_PROFILE, data_root=data, workers=2)
+    try:
+        results = grade_class(Course(root), ASSIGNMENT, students, profile=TINY_PROFILE, data_root=data, workers=2)
+    finally:
+        home_secret.unlink(missing_ok=True)
     return root, data, before, {r.student: r for r in results}
 
 
@@ -107,7 +115,10 @@ def test_course_secrets_are_invisible_to_the_kernel(attacked) -> None:
     root, _, _, results = attacked
     out = _outputs(root, "reader")
     assert "LEAK" not in out, out
-    assert {"BLOCKED source", "BLOCKED gradebook", "BLOCKED other-student"} <= set(
+    hidden_home = private_home(sandbox_parent() / "x", [])[0] is not None
+    expected = {"BLOCKED source", "BLOCKED gradebook", "BLOCKED other-student"} | (
+        {"BLOCKED grader-home"} if hidden_home else set())
+    assert expected <= set(
         " ".join(line.split()[:2]) for line in out.splitlines())
     assert results["reader"].score == 5  # the attempt itself costs nothing; it simply finds nothing
 
