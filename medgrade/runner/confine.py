@@ -184,9 +184,10 @@ def private_home(own: Path, data: list[Path]) -> tuple[Path | None, tuple[Path, 
     home = Path.home().resolve()
     if home == Path("/") or not home.is_dir() or own.resolve().is_relative_to(home):
         return None, ()
-    needed = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *site.getsitepackages(),
-              Path(sys.executable).resolve().parent, Path(medgrade.__file__).resolve().parent, *data]
-    under = sorted({Path(p).resolve() for p in needed if Path(p).exists() and Path(p).resolve().is_relative_to(home)})
+    needed: list[Path] = [Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                                            *site.getsitepackages())]
+    needed += [Path(sys.executable).resolve().parent, Path(medgrade.__file__).resolve().parent, *data]
+    under = sorted({p.resolve() for p in needed if p.exists() and p.resolve().is_relative_to(home)})
     if home in under:
         return None, ()
     keep: list[Path] = []
