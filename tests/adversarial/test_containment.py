@@ -60,8 +60,12 @@ def attacked(tmp_path_factory):
     data = base / "data"
     (data / "pathmnist").mkdir(parents=True)
     (data / "pathmnist" / "labels.txt").write_text("hidden labels\n")
+    reference = root / "reference_solutions" / ASSIGNMENT / "tiny.ipynb"  # release writes it; make_course does not
+    reference.parent.mkdir(parents=True)
+    reference.write_bytes((root / "source" / ASSIGNMENT / "tiny.ipynb").read_bytes())
     secrets = {
         "source": root / "source" / ASSIGNMENT / "tiny.ipynb",
+        "reference": reference,
         "gradebook": root / "gradebook" / "gradebook.db",
         "other-student": root / "submitted" / "honest" / ASSIGNMENT / "tiny.ipynb",
     }
@@ -116,7 +120,7 @@ def test_course_secrets_are_invisible_to_the_kernel(attacked) -> None:
     out = _outputs(root, "reader")
     assert "LEAK" not in out, out
     hidden_home = private_home(sandbox_parent() / "x", [])[0] is not None
-    expected = {"BLOCKED source", "BLOCKED gradebook", "BLOCKED other-student"} | (
+    expected = {"BLOCKED source", "BLOCKED reference", "BLOCKED gradebook", "BLOCKED other-student"} | (
         {"BLOCKED grader-home"} if hidden_home else set())
     assert expected <= set(
         " ".join(line.split()[:2]) for line in out.splitlines())
