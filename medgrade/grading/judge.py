@@ -202,7 +202,7 @@ def _plot(spec: JudgeSpec, y_true: Any, values: Any, ignore: Any) -> dict[str, A
     from medgrade.checks.evidence import mask_slice
     from medgrade.student.evidence import MIME
 
-    flat = [float(v) for v in values.ravel()]
+    flat = [float(v) for v in values.ravel()] if spec.plot in ("roc", "confusion") else []
     if spec.plot == "masks":
         if values.shape != y_true.shape or values.ndim < 4:
             return None
