@@ -180,7 +180,7 @@ def judge_predictions(record: Any, y_true: Any, *, metric: str, at_least: float,
     ``ignore`` (same shape as ``y_true``) marks voxels not scored: they are taken out of the
     prediction, as the answer key holds none of them.
     """
-    label = name or str(record.get("key", "evidence") if isinstance(record, dict) else "evidence")
+    label = _label(record, name)
     value = _metric_of(record, y_true, metric, label, ignore)
     if value < at_least:
         rule = f" ({EMPTY_RULE})" if metric == "dice" else ""
@@ -205,7 +205,7 @@ def judge_gain(record: Any, baseline: Any, y_true: Any, *, metric: str, gain: fl
     A gain is the fair threshold where the seed moves both figures together: 05's probe on a
     pre-trained encoder against the same probe on the random encoder it started from.
     """
-    label = gain_name(name or str(record.get("key", "evidence") if isinstance(record, dict) else "evidence"))
+    label = gain_name(_label(record, name))
     value = _metric_of(record, y_true, metric, label, ignore)
     base = _metric_of(baseline, y_true, metric, label, ignore)
     diff = value - base
@@ -219,20 +219,30 @@ def judge_gain(record: Any, baseline: Any, y_true: Any, *, metric: str, gain: fl
     return Judgement(label, f"{metric} gain", diff, float(gain), diff - float(gain))
 
 
+def _label(record: Any, name: str | None) -> str:
+    """What a judgement is reported under: the test's name, else the record's key."""
+    return name or str(record.get("key", "evidence") if isinstance(record, dict) else "evidence")
+
+
+def _scored(arr: np.ndarray, ignore: Any) -> np.ndarray:
+    """A mask without the voxels the answer key does not score (``ignore``, where it fits)."""
+    if ignore is not None and np.shape(ignore) == arr.shape:
+        return np.where(np.asarray(ignore, dtype=bool), 0, arr)
+    return arr
+
+
 def _metric_of(record: Any, y_true: Any, metric: str, label: str, ignore: Any) -> float:
     if metric not in METRICS and metric != "dice":
         raise ValueError(f"unknown metric {metric!r}")
     kind, arr = parse_record(record)
-    needed = _NEEDS.get(metric, "labels")
+    needed = kind_for(metric)
     if kind != needed:
         raise _bad("judge_predictions", label, f"{needed} for {metric}", f"{kind}",
                    f"record_predictions(key, ..., kind={needed!r})" + (
                        ": use predicted probabilities, not hard predictions."
                        if metric == "auc" else "."))
     if metric == "dice":
-        if ignore is not None and np.shape(ignore) == arr.shape:
-            arr = np.where(np.asarray(ignore, dtype=bool), 0, arr)
-        return float(dice_score(arr, y_true).mean(axis=0).min())
+        return float(dice_score(_scored(arr, ignore), y_true).mean(axis=0).min())
     return metric_value(metric, y_true, arr, check="judge_predictions", name=label)
 
 
@@ -344,10 +354,7 @@ def _counted(values: Any, count: int, answers: str, label: str) -> np.ndarray:
 
 def mask_slice(truth: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, str]:
     """The first case's (prediction, target, title) on its slice with the most target (last axis)."""
-    pred = np.asarray(pred)
-    if ignore is not None and np.shape(ignore) == pred.shape:
-        pred = np.where(ignore, 0, pred)
-    t, p = np.asarray(truth)[0, 0], pred[0, 0]
+    t, p = np.asarray(truth)[0, 0], _scored(np.asarray(pred), ignore)[0, 0]
     z = int(np.argmax(t.reshape(-1, t.shape[-1]).sum(axis=0)))
     return p[..., z].astype(np.uint8), t[..., z].astype(np.uint8), f"hidden case 1, slice {z}"
 
