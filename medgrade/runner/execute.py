@@ -19,7 +19,6 @@ from typing import Any
 import nbformat
 import psutil
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
@@ -29,9 +28,9 @@ from nbformat.v4 import new_output
 from medgrade.grading.judge import forget_records, judge_cell
 from medgrade.profiles import Profile
 from medgrade.runner.prepare import Prepared, TestCell
-from medgrade.runner.sandbox import KERNEL_NAME, evidence_dir
+from medgrade.runner.sandbox import KERNEL_NAME, SandboxKernelManager, connection_file, evidence_dir
 from medgrade.runner.seeding import seed_code
-from medgrade.runner.watchdog import Watchdog
+from medgrade.runner.watchdog import Caps, Watchdog
 
 __all__ = ["TestOutcome", "Execution", "execute"]
 
@@ -116,30 +115,34 @@ def _keep_measurements(client: _Client, cell: NotebookNode) -> None:
 
 def execute(
     prepared: Prepared, *, workdir: Path, spec_dir: Path, env: dict[str, str], profile: Profile, seed: int = 0,
-    data_root: Path | None = None,
+    data_root: Path | None = None, caps: Caps | None = None, confined: bool = False,
 ) -> Execution:
     """Execute ``prepared.notebook`` in a fresh sandboxed kernel; never raises for student errors.
 
     A test cell with ``checks.judged`` calls passes only if it ran without error and the
     grader's judgement of its records (against the labels under ``data_root``) passes too.
+    ``workdir`` is the kernel's folder as the kernel sees it; ``confined``, the grader reaches it
+    through the sandbox (:class:`~medgrade.runner.sandbox.SandboxKernelManager`).
     """
     nb = prepared.notebook
     run = Execution(nb)
     tests = {t.index: t for t in prepared.tests}
     # Async, as nbclient expects: with a blocking client its timeouts never fire.
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
+    specs = KernelSpecManager(kernel_dirs=[str(spec_dir)])
+    km = SandboxKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, confined=confined)
     km.transport = "ipc"  # Unix sockets in the folder: they cross the empty network namespace
     km.ip = str(workdir / "kernel")
-    km.connection_file = str(spec_dir / "connection.json")  # in the sandbox: no other kernel sees it
+    km.connection_file = str(connection_file(spec_dir))  # beside the kernelspec: only this kernel sees it
     client = _Client(nb, km=km, timeout=profile.cell_timeout, allow_errors=True, interrupt_on_timeout=True,
                      error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "", "traceback": []},
-                     resources={"metadata": {"path": str(workdir)}}, startup_timeout=120)
+                     resources={"metadata": {"path": str(spec_dir if confined else workdir)}},  # the launcher's cwd
+                     startup_timeout=120)
     start = time.monotonic()
     current = 0
     try:
         with client.setup_kernel(env=env):
             pid = km.provisioner.process.pid  # type: ignore[union-attr]
-            with Watchdog(pid, memory_mb=profile.memory_mb, budget_s=profile.notebook_budget) as dog:
+            with Watchdog(pid, memory_mb=profile.memory_mb, budget_s=profile.notebook_budget, caps=caps) as dog:
                 try:
                     _seed(client, seed, profile)
                     for current, cell in enumerate(nb.cells):
@@ -147,12 +150,12 @@ def execute(
                             continue
                         if current in tests:
                             _seed(client, seed, profile)
-                            _forget_records(workdir, tests[current])
+                            _forget_records(km.reach(workdir), tests[current])
                         client.execute_cell(cell, current)
                         if current in tests:
                             _judge(run, tests[current], cell, profile)
                             _keep_measurements(client, cell)
-                            _judge_outside(run, tests[current], cell, profile, workdir, data_root)
+                            _judge_outside(run, tests[current], cell, profile, km.reach(workdir), data_root)
                 except (DeadKernelError, RuntimeError) as e:
                     reason = dog.reason or "the kernel died"
                     run.stopped = f"{reason} in cell {current + 1}"
@@ -172,7 +175,7 @@ def execute(
     return run
 
 
-def _shutdown(km: AsyncKernelManager) -> None:
+def _shutdown(km: SandboxKernelManager) -> None:
     """Stop the kernel and anything it started (nbclient leaves a kernel it does not own)."""
     process = getattr(km.provisioner, "process", None)
     leftovers: list[psutil.Process] = []
