@@ -19,6 +19,7 @@ from medgrade.grading.integrity import integrity_csv
 from medgrade.grading.nbgrader_backend import autograde_class, default_workers
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult
+from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.slots import plan_slots
 
 __all__ = ["grade_and_report", "summary_table", "write_result"]
@@ -121,6 +122,8 @@ def grade_and_report(
         if len(slots) > 1 and all(slot.cpus for slot in slots):
             where += ", each pinned to its own core(s)" if len({c for s in slots for c in s.cpus}) == sum(
                 len(s.cpus) for s in slots) else ", pinned to shared cores"
+    if engine == "medgrade" and scheduler is None:
+        find_sandbox(unconfined=unconfined)  # before anything is written: no sandbox, no grading
     _ensure_in_gradebook(course, assignment)
     n_workers = len(slots)
     click.echo(f"grading {len(todo)} submission(s) of {assignment} on the {profile.name} profile "

