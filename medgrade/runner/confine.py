@@ -161,9 +161,9 @@ def bwrap_args(view: KernelView, sources: dict[Path, str] | None = None, *, secc
     args = ["--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--disable-userns", "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID),
             "--hostname", HOSTNAME, "--die-with-parent", "--cap-drop", "ALL", "--seccomp", str(seccomp_fd),
-            # ipykernel would watch for its parent's death and see bwrap's init (pid 1) as a dead parent;
-            # the sandbox dies with the grader anyway (--die-with-parent)
-            "--unsetenv", "JPY_PARENT_PID",
+            # its parent is bwrap's init, pid 1 here: ipykernel then neither watches for its parent's
+            # death (the sandbox dies with the grader anyway) nor prints its console banner
+            "--setenv", "JPY_PARENT_PID", "1",
             "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(view.limits.shm_mb * mb), "--tmpfs", "/dev/shm",
             "--perms", "1777", "--size", str(view.limits.tmp_mb * mb), "--tmpfs", "/tmp",
