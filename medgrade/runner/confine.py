@@ -35,15 +35,15 @@ import shlex
 import shutil
 import site
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from medgrade.errors import UsageError
 from medgrade.runner.seccomp import write_filter
+from medgrade.scratch import private_dir
 
 __all__ = ["Limits", "KernelView", "Sandbox", "kernel_argv", "bwrap_args", "launch_script", "interpreter_paths",
-           "private_dir", "INSIDE_UID", "HOSTNAME", "WORK", "TMPFS", "CONNECTION"]
+           "INSIDE_UID", "HOSTNAME", "WORK", "TMPFS", "CONNECTION"]
 
 INSIDE_UID = 1000  # the kernel's uid and gid inside its user namespace
 HOSTNAME = "medgrade-sandbox"
@@ -110,17 +110,6 @@ class Sandbox:
             return None
         return ("unconfined: graded without the sandbox (--unconfined), because "
                 f"{self.unconfined_because}; the kernel could read the course, other submissions and the network")
-
-
-def private_dir(name: str) -> Path:
-    """``<tmp>/medgrade-<uid>/<name>``: per grader user, so two TAs on one machine never collide."""
-    top = Path(tempfile.gettempdir()) / f"medgrade-{os.getuid()}"
-    top.mkdir(mode=0o711, exist_ok=True)  # traversable, not listable: a root grader's stage lives in it
-    if top.is_symlink() or top.stat().st_uid != os.getuid():
-        raise UsageError(f"{top} belongs to another user: remove it, or set TMPDIR to a folder of yours")
-    folder = top / name
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder
 
 
 def interpreter_paths() -> list[Path]:

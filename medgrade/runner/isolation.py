@@ -19,8 +19,9 @@ import tempfile
 from pathlib import Path
 
 from medgrade.errors import SandboxUnavailable
-from medgrade.runner.confine import KernelView, Limits, Sandbox, kernel_argv, private_dir
+from medgrade.runner.confine import KernelView, Limits, Sandbox, kernel_argv
 from medgrade.runner.seccomp import filter_problem
+from medgrade.scratch import private_dir
 
 __all__ = ["find_sandbox", "sandbox_problem", "bwrap_tool", "sandbox_user", "SANDBOX_USER_VAR", "BWRAP_VAR",
            "CONTAINER_FLAGS"]

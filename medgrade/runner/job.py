@@ -20,12 +20,12 @@ from medgrade.grading.intake import check_submission
 from medgrade.grading.integrity import scan_notebook
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult, TestStatus
-from medgrade.runner.confine import private_dir
 from medgrade.runner.execute import execute
 from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.prepare import prepare
 from medgrade.runner.sandbox import open_kernel
 from medgrade.runner.slots import current_slot
+from medgrade.scratch import private_dir
 
 __all__ = ["Job", "JobOutput", "run_job", "supported_kernel", "withheld_labels"]
 

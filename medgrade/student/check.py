@@ -22,12 +22,13 @@ from medgrade.course import Course
 from medgrade.errors import SubmissionError, UsageError
 from medgrade.grading.intake import check_submission
 from medgrade.profiles import Profile
-from medgrade.runner.confine import Sandbox, private_dir
+from medgrade.runner.confine import Sandbox
 from medgrade.runner.execute import Execution, execute
 from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.job import supported_kernel
 from medgrade.runner.prepare import Prepared, prepare
 from medgrade.runner.sandbox import open_kernel
+from medgrade.scratch import private_dir
 
 __all__ = ["CheckedTest", "CheckReport", "locate_release", "run_check"]
 
