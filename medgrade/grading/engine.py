@@ -28,6 +28,7 @@ from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult
 from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.job import Job, JobOutput, run_job
+from medgrade.runner.sandbox import check_data_access
 from medgrade.runner.slots import DeviceSlot, claim_slot
 
 __all__ = ["fingerprint", "grade_class", "result_path", "atomic_write", "Rounds", "RETRIES"]
@@ -162,7 +163,7 @@ def grade_class(
     ``unconfined`` allows grading without it (each result then says so).
     """
     if scheduler is None:
-        find_sandbox(unconfined=unconfined)
+        check_data_access(find_sandbox(unconfined=unconfined), data_root)
     results: dict[str, SubmissionResult] = {}
 
     def done(result: SubmissionResult, reused: bool) -> None:

@@ -34,6 +34,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool
 
 from medgrade.course import Course
+from medgrade.errors import UsageError
 from medgrade.profiles import ENV_VAR as PROFILE_VAR
 from medgrade.profiles import EVIDENCE_VAR, JUDGE_VAR, SEED_VAR, Profile
 from medgrade.runner.confine import CONNECTION, WORK, KernelView, Limits, Sandbox, kernel_argv
@@ -41,7 +42,8 @@ from medgrade.runner.slots import DeviceSlot, GpuNodes, gpu_nodes
 from medgrade.runner.watchdog import Caps, Tmpfs
 
 __all__ = ["write_kernelspec", "sandbox_env", "evidence_dir", "populate", "connection_file", "kernel_pythonpath",
-           "KERNEL_NAME", "secret_folders", "kernel_view", "Kernel", "open_kernel", "SandboxKernelManager"]
+           "KERNEL_NAME", "secret_folders", "kernel_view", "Kernel", "open_kernel", "SandboxKernelManager",
+           "check_data_access"]
 
 KERNEL_NAME = "medgrade-sandbox"
 
@@ -186,10 +188,25 @@ def open_kernel(course: Course, tmp: Path, sandbox: Sandbox, profile: Profile, a
         link = populate(workdir, aux, data)
         write_kernelspec(spec_dir, sandbox)
         return Kernel(workdir, spec_dir, sandbox_env(profile, workdir, link, slot, seed=seed), Caps(), False)
+    check_data_access(sandbox, data)
     view, gpu = kernel_view(course, spec_dir, profile, aux, data_root, masked, slot)
     write_kernelspec(spec_dir, sandbox, view)
     env = sandbox_env(profile, WORK, WORK / "data" if data else None, slot, seed=seed, cuda_visible=gpu.visible)
     return Kernel(WORK, spec_dir, env, _caps(profile), True, (gpu.problem,) if gpu.problem else ())
+
+
+def check_data_access(sandbox: Sandbox, data: Path | None) -> None:
+    """A root grader's kernels run as another user: the data root and its top entries must be readable."""
+    import stat
+
+    if data is None or sandbox.run_as is None:
+        return
+    for path in [data, *sorted(data.iterdir())[:50]] if data.is_dir() else []:
+        mode = path.stat().st_mode
+        need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+        if mode & need != need:
+            raise UsageError(f"{path} is not readable by the kernels' user (mode {stat.S_IMODE(mode):04o}): "
+                             f"run `chmod -R o+rX {data}`, or regenerate the data with a umask of 022")
 
 
 class SandboxKernelManager(AsyncKernelManager):

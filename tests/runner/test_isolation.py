@@ -120,3 +120,19 @@ def test_a_root_graders_kernels_run_as_nobody_or_the_user_named(monkeypatch) -> 
     monkeypatch.setenv("MEDGRADE_SANDBOX_USER", "no-such-user-here")
     with pytest.raises(SandboxUnavailable, match="no such user"):
         isolation.sandbox_user()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root grader's kernels run as another user")
+def test_data_its_kernels_could_not_read_is_refused_with_the_fix(tmp_path) -> None:
+    from medgrade.course import Course
+    from medgrade.errors import UsageError
+    from medgrade.grading.engine import grade_class
+
+    root = make_course(tmp_path / "course")
+    submit(root, "ada")
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    with pytest.raises(UsageError, match=rf"{data} is not readable by the kernels' user \(mode 0700\): run "
+                                         rf"`chmod -R o\+rX {data}`"):
+        grade_class(Course(root), ASSIGNMENT, ["ada"], profile=TINY_PROFILE, data_root=data, workers=1)
+    assert not (root / "autograded" / "ada").exists()
