@@ -57,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = _grade(root, args)
     except SandboxUnavailable as e:  # nothing of the student's ran: say so, to the student and the instructor
-        out = {"score": 0.0, "output": f"The autograder could not build its sandbox, so nothing was graded: {e}. "
-                                       "Tell your instructor; your submission is kept.",
+        out = {"score": 0.0, "execution_time": 0.0,
+               "output": f"The autograder could not build its sandbox, so nothing was graded: {e}. "
+                         "Tell your instructor; your submission is kept.",
                "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
         _write(root, out)
         print(out["output"])
