@@ -29,7 +29,7 @@ from medgrade.results import SubmissionResult, TestResult
 from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.job import Job, JobOutput, run_job
 from medgrade.runner.sandbox import check_data_access
-from medgrade.runner.slots import DeviceSlot, claim_slot
+from medgrade.runner.slots import DeviceSlot, claim_slot, cpu_slots
 
 __all__ = ["fingerprint", "grade_class", "result_path", "atomic_write", "Rounds", "RETRIES"]
 
@@ -153,9 +153,10 @@ def grade_class(
     """Grade ``students``; return their results in input order, reused ones included.
 
     ``slots`` gives each worker process its device (see :mod:`medgrade.runner.slots`); the
-    default is ``workers`` CPU slots. With ``scheduler`` (a Dask scheduler's address) the jobs
-    run on that cluster instead (:mod:`medgrade.grading.dask_backend`); ``workers`` and
-    ``slots`` are then ignored, and this process still writes every result. ``seed`` (0 for
+    default is ``workers`` CPU slots, each pinned to its share of the cores. With ``scheduler``
+    (a Dask scheduler's address) the jobs run on that cluster instead
+    (:mod:`medgrade.grading.dask_backend`); ``workers`` and ``slots`` are then ignored, and this
+    process still writes every result. ``seed`` (0 for
     students) seeds the kernel and is what hidden tests read with ``grading_seed()``.
 
     Before any student code runs, the kernel's sandbox must be buildable here (and on every Dask
@@ -187,5 +188,5 @@ def grade_class(
         with dask_rounds(scheduler, profile=profile, shared=shared, unconfined=unconfined) as rounds:
             _drive(course, jobs, rounds, done)
     elif jobs:
-        _drive(course, jobs, _local_rounds(slots or [DeviceSlot() for _ in range(workers)]), done)
+        _drive(course, jobs, _local_rounds(slots or cpu_slots(workers)), done)
     return [results[s] for s in students]

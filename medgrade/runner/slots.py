@@ -28,7 +28,7 @@ from medgrade.errors import UsageError
 from medgrade.profiles import Profile
 
 __all__ = ["DeviceSlot", "plan_slots", "detect_gpus", "claim_slot", "current_slot", "FRACTION_ENV", "gpu_nodes",
-           "share_cpus", "GpuNodes"]
+           "share_cpus", "GpuNodes", "cpu_slots"]
 
 FRACTION_ENV = "MEDGRADE_GPU_MEMORY_FRACTION"
 # Leave the CUDA context and the allocator's fragmentation some room on a shared GPU.
@@ -67,6 +67,11 @@ def share_cpus(n_slots: int, cores: list[int] | None = None) -> list[tuple[int, 
     return [(available[i % len(available)],) for i in range(n_slots)]  # more slots than cores: shared
 
 
+def cpu_slots(n: int) -> list[DeviceSlot]:
+    """``n`` CPU slots, each pinned to its share of this process's cores."""
+    return _pinned([DeviceSlot() for _ in range(n)])
+
+
 def _pinned(slots: list[DeviceSlot]) -> list[DeviceSlot]:
     shares = share_cpus(len(slots))
     return [DeviceSlot(s.gpu, s.memory_fraction, cpus) for s, cpus in zip(slots, shares, strict=True)]
@@ -93,7 +98,7 @@ def plan_slots(profile: Profile, *, workers: int | None, gpus: list[str] | None 
     if slots_per_gpu < 1:
         raise UsageError(f"--slots-per-gpu must be at least 1, got {slots_per_gpu}")
     if profile.device != "cuda":
-        return _pinned([DeviceSlot() for _ in range(workers or max(1, os.cpu_count() or 1))])
+        return cpu_slots(workers or max(1, os.cpu_count() or 1))
     devices = gpus if gpus is not None else detect_gpus()
     if not devices:
         raise UsageError(
