@@ -1,7 +1,10 @@
 """A thread that kills a kernel which outgrows its caps or the notebook's time budget.
 
 Memory is the resident memory of the kernel's process tree plus what it wrote to its sandbox's
-tmpfs mounts (its folder, ``/tmp`` and ``/dev/shm``: memory no process shows as its own). Each
+tmpfs mounts (its folder, ``/tmp`` and ``/dev/shm``: memory no process shows as its own).
+Resident sizes count a page shared by forked processes (DataLoader workers) once per process,
+so before ending a kernel over its cap the watchdog measures again with each page shared out
+among its sharers (PSS, slower to read): only memory really used ends a kernel. Each
 tmpfs also has a hard size, and the kernel's tasks (processes and threads) a hard number: when
 the kernel meets one of those, the watchdog ends it with a message that says which.
 """
@@ -63,6 +66,7 @@ class Watchdog:
         self.reason: str | None = None
         self.peak_mb = 0.0
         self._stop = threading.Event()
+        self._pss_quiet_until = 0.0
         self._start = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="medgrade-watchdog", daemon=True)
 
@@ -86,15 +90,34 @@ class Watchdog:
         total = 0.0
         for p in procs:
             try:
-                total += p.memory_info().rss if what == "rss" else p.num_threads()
+                if what == "pss":
+                    try:
+                        total += p.memory_full_info().pss
+                    except (psutil.AccessDenied, AttributeError):  # hidden (not dumpable): count it whole
+                        total += p.memory_info().rss
+                elif what == "rss":
+                    total += p.memory_info().rss
+                else:
+                    total += p.num_threads()
             except psutil.NoSuchProcess:
                 pass
         return total
 
+    def _memory_mb(self, procs: list[psutil.Process], tmpfs_mb: float) -> float:
+        """Resident memory plus tmpfs; over the cap, measured again by PSS (fork-shared pages once)."""
+        memory = self._sum(procs, "rss") / 2**20 + tmpfs_mb
+        if memory > self.memory_mb and time.monotonic() >= self._pss_quiet_until:
+            memory = self._sum(procs, "pss") / 2**20 + tmpfs_mb
+            if memory <= self.memory_mb:  # shared pages: look again by PSS in a second, not every tick
+                self._pss_quiet_until = time.monotonic() + 1.0
+        elif memory > self.memory_mb:
+            memory = self.memory_mb  # within a second of a PSS reading under the cap
+        return memory
+
     def _breach(self, procs: list[psutil.Process]) -> str | None:
         caps = self.caps
         usage = _usage(procs, caps.tmpfs) if caps.tmpfs else {}
-        memory = self._sum(procs, "rss") / 2**20 + sum(used for used, _ in usage.values())
+        memory = self._memory_mb(procs, sum(used for used, _ in usage.values()))
         self.peak_mb = max(self.peak_mb, memory)
         if memory > self.memory_mb:
             where = ", its folder, /tmp and /dev/shm included" if caps.tmpfs else ""
