@@ -83,12 +83,12 @@ class KernelView:
 
     def check(self) -> None:
         """Refuse a view that would show the kernel a secret folder (the data root inside the course...)."""
-        for source in (*self.read_only, *(host for host, _ in self.files), *self.copies):
+        for source in (*self.read_only, *(host for host, _ in self.files), *self.copies, *interpreter_paths()):
             for hidden in self.secret:
                 if hidden.exists() and (hidden.resolve().is_relative_to(source.resolve())
                                         or source.resolve().is_relative_to(hidden.resolve())):
                     raise UsageError(f"{source} would be visible to the student's kernel, and {hidden} is in it or "
-                                     f"holds it: keep the data root and the grader's folders apart from {hidden}")
+                                     f"holds it: keep the data root, the virtualenv and medgrade apart from {hidden}")
 
 
 @dataclass(frozen=True)

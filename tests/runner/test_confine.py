@@ -6,6 +6,7 @@ tests pin down the plan's invariants, each of which an attacker there relies on.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,8 @@ def test_a_view_that_would_show_a_secret_folder_is_refused(tmp_path) -> None:
     with pytest.raises(UsageError, match=r"would be visible to the student's kernel"):
         KernelView(LIMITS, read_only=(course,), secret=(course / "source",)).check()
     KernelView(LIMITS, read_only=(tmp_path / "elsewhere",), secret=(course / "source",)).check()
+    with pytest.raises(UsageError, match="keep the data root, the virtualenv and medgrade apart"):
+        KernelView(LIMITS, secret=(Path(sys.prefix) / "lib",)).check()  # a virtualenv holding the course
 
 
 def test_a_root_grader_stages_then_drops_to_its_sandbox_user(tmp_path) -> None:
