@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from medgrade.grading.similarity.documents import Document
-from medgrade.grading.similarity.fingerprints import K, winnow
+from medgrade.grading.similarity.fingerprints import SEPARATOR, K, winnow
 
 __all__ = ["Region", "PairMatch", "ClassIndex", "default_common_limit"]
 
@@ -111,33 +111,17 @@ class ClassIndex:
 
     def compare(self, i: int, j: int) -> PairMatch:
         """The full comparison of documents ``i`` and ``j``: tiles of matching tokens and each one's share."""
-        pa, pb = self.positions[i], self.positions[j]
-        diagonals: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for h in pa.keys() & pb.keys():
-            for x in pa[h][:MAX_POSITIONS]:
-                for y in pb[h][:MAX_POSITIONS]:
-                    diagonals[x - y].append((x, y))
-        blocks: list[tuple[int, int, int]] = []  # (length in tokens, a start, b start)
-        for runs in diagonals.values():
-            runs.sort()
-            start, length = runs[0], 1
-            for prev, cur in zip(runs, runs[1:]):
-                if cur[0] == prev[0] + 1:
-                    length += 1
-                else:
-                    blocks.append((length + K - 1, *start))
-                    start, length = cur, 1
-            blocks.append((length + K - 1, *start))
+        blocks = _blocks(self.positions[i], self.positions[j])
         used_a, used_b = bytearray(len(self.owned[i])), bytearray(len(self.owned[j]))
         regions = []
         for size, x, y in sorted(blocks, key=lambda b: (-b[0], b[1], b[2])):
             for start, end in _free_segments(used_a, used_b, x, y, size):
-                if sum(self.owned[i][x + start:x + end]) < MIN_TILE:
+                if self.owned[i][x + start:x + end].count(1) < MIN_TILE:
                     continue  # a short run, mostly course code around it: what anyone would write
                 used_a[x + start:x + end] = b"\x01" * (end - start)
                 used_b[y + start:y + end] = b"\x01" * (end - start)
                 regions.append(Region(x + start, x + end, y + start, y + end))
-        regions.sort(key=lambda r: r.a_start)
+        regions = _merged(sorted(regions, key=lambda r: r.a_start), self.docs[i], self.docs[j])
         a_tokens = _and(used_a, self.owned[i])
         b_tokens = _and(used_b, self.owned[j])
         a, b = self.docs[i], self.docs[j]
@@ -146,7 +130,41 @@ class ClassIndex:
 
     def own(self, i: int) -> int:
         """How many of document ``i``'s tokens are the student's own: in no boilerplate or common code."""
-        return sum(self.owned[i])
+        return self.owned[i].count(1)
+
+
+def _blocks(pa: dict[int, list[int]], pb: dict[int, list[int]]) -> list[tuple[int, int, int]]:
+    """Maximal runs of shared k-grams on one diagonal: ``(length in tokens, a start, b start)``."""
+    diagonals: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for h in pa.keys() & pb.keys():
+        for x in pa[h][:MAX_POSITIONS]:
+            for y in pb[h][:MAX_POSITIONS]:
+                diagonals[x - y].append((x, y))
+    blocks: list[tuple[int, int, int]] = []
+    for runs in diagonals.values():
+        runs.sort()
+        (x0, y0), length = runs[0], 1
+        for prev, cur in zip(runs, runs[1:], strict=False):
+            if cur[0] == prev[0] + 1:
+                length += 1
+            else:
+                blocks.append((length + K - 1, x0, y0))
+                (x0, y0), length = cur, 1
+        blocks.append((length + K - 1, x0, y0))
+    return blocks
+
+
+def _merged(regions: list[Region], a: Document, b: Document) -> list[Region]:
+    """Tiles of one cell one short gap apart on both sides alike (starter code between them), as one region."""
+    out: list[Region] = []
+    for r in regions:
+        last = out[-1] if out else None
+        if (last and 0 <= r.a_start - last.a_end <= K and r.b_start - last.b_end == r.a_start - last.a_end
+                and SEPARATOR not in a.words[last.a_start:r.a_end] and SEPARATOR not in b.words[last.b_start:r.b_end]):
+            out[-1] = Region(last.a_start, r.a_end, last.b_start, r.b_end)
+        else:
+            out.append(r)
+    return out
 
 
 def _free_segments(used_a: bytearray, used_b: bytearray, x: int, y: int, size: int) -> list[tuple[int, int]]:
@@ -163,4 +181,4 @@ def _free_segments(used_a: bytearray, used_b: bytearray, x: int, y: int, size: i
 
 
 def _and(a: bytearray, b: bytearray) -> int:
-    return sum(x & y for x, y in zip(a, b))
+    return sum(x & y for x, y in zip(a, b, strict=True))

@@ -59,6 +59,15 @@ class Document:
                 where.append((i, line))
         return cls(student, cells, words, where, kgram_hashes(words))
 
+    def lines(self, start: int, end: int) -> tuple[int, int, int]:
+        """``(snippet, first line, last line)`` of tokens ``[start, end)`` (one cell), on the code's own lines.
+
+        A dedent is a token of the line after a block: it does not stretch a region onto that line.
+        """
+        inner = [t for t in range(start, end) if self.words[t] not in ("}", SEPARATOR)] or [start]
+        snippet = self.where[inner[0]][0]
+        return snippet, self.where[inner[0]][1], self.where[inner[-1]][1]
+
 
 @dataclass(frozen=True)
 class CourseMaterial:
