@@ -140,7 +140,7 @@ def tokens(source: str, names: Names) -> list[tuple[str, int]]:
             word = "}"
         else:
             word = text
-        if word == ";" and previous in (";", None):
+        if word == ";" and previous in (";", "{", None):
             continue  # ``a; b`` and two lines are one shape; empty statements are none
         out.append((word, line))
         previous = word
