@@ -10,6 +10,8 @@ import sys
 from medgrade.grading.similarity.fingerprints import SEPARATOR, WINDOW, K, bound_names, kgram_hashes, tokens, winnow
 
 CODE = '''\
+import torch
+import torch.nn.functional as F
 def train(model, loader, lr=1e-3):
     """Train for one epoch."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)  # Adam, as in the lecture
@@ -23,6 +25,8 @@ def train(model, loader, lr=1e-3):
 
 DISGUISED = '''\
 %matplotlib inline
+import torch
+import torch.nn.functional as F
 def train(net, batches, lr=0.001):
     # one pass over the data
     optimiser = torch.optim.Adam(net.parameters(),
@@ -59,15 +63,20 @@ def test_docstrings_and_strings() -> None:
     assert _words("x = f'{a} and {b}'") == ["V", "=", "S", ";"]
 
 
+def test_names_nobody_imported_are_the_students_and_keyword_arguments_are_the_librarys() -> None:
+    assert _words("y = undefined_helper(x, kernel_size=3)") == ["V", "=", "V", "(", "V", ",", "kernel_size", "=", "3",
+                                                                 ")", ";"]
+
+
 def test_attributes_set_by_the_student_are_renameable() -> None:
-    a = "class M(nn.Module):\n    def __init__(self):\n        self.conv = nn.Conv2d(1, 4, 3)\n"
+    a = "import torch.nn as nn\nclass M(nn.Module):\n    def __init__(self):\n        self.conv = nn.Conv2d(1, 4, 3)\n"
     assert _words(a) == _words(a.replace("conv", "first_layer"))
     assert "Conv2d" in _words(a)
 
 
 def test_a_cell_that_does_not_parse_yields_what_it_can() -> None:
-    words = _words("x = torch.ones(3)\ny = (x +\n")
-    assert words[:6] == ["V", "=", "torch", ".", "ones", "("]
+    words = _words("import torch\nx = torch.ones(3)\ny = (x +\n")
+    assert words[3:9] == ["V", "=", "torch", ".", "ones", "("]
 
 
 def test_kgrams_never_span_two_cells() -> None:

@@ -75,7 +75,8 @@ class ClassIndex:
         self.common = frozenset(h for h, n in frequency.items() if n > self.common_limit)
         self.excluded = boilerplate | self.common
         self.positions: list[dict[int, list[int]]] = []
-        self.owned: list[bytearray] = []  # 1 where a token is the student's own (not in excluded code)
+        # 1 where a token is the student's own: in a k-gram that is not excluded, and in no boilerplate
+        self.owned: list[bytearray] = []
         self.postings: dict[int, list[int]] = defaultdict(list)
         for i, doc in enumerate(docs):
             where: dict[int, list[int]] = defaultdict(list)
@@ -85,7 +86,7 @@ class ClassIndex:
                     where[h].append(start)
                     owned[start:start + K] = b"\x01" * K
             for start, h in enumerate(doc.hashes):
-                if h is not None and h in self.excluded:
+                if h is not None and h in boilerplate:  # the course's text, even where a k-gram runs past it
                     owned[start:start + K] = bytes(K)
             self.positions.append(where)
             self.owned.append(owned)

@@ -18,6 +18,7 @@ fingerprinting", SIGMOD 2003) on Python's own tokenizer, the way JPlag works on 
 from __future__ import annotations
 
 import ast
+import builtins
 import hashlib
 import io
 import keyword
@@ -31,9 +32,11 @@ __all__ = ["K", "WINDOW", "SEPARATOR", "Names", "bound_names", "tokens", "kgram_
 K = 12  # tokens per k-gram: JPlag's default minimum match for Python
 WINDOW = 8  # winnowing window: runs of 19 or more matching tokens are always indexed
 SEPARATOR = "\x00"  # between two cells: no k-gram spans it
+_BUILTINS = frozenset(dir(builtins))
 _MOD = (1 << 61) - 1
 _BASE = 1_000_003
 _MAGIC = re.compile(r"^\s*[%!]")  # IPython magics and shell escapes are not Python
+_IMPORTED = re.compile(r"^\s*(?:from\s+\S+\s+)?import\s+([\w., ]+)", re.MULTILINE)
 _ASSIGNED = re.compile(r"\b(?:def|class)\s+(\w+)|\b(\w+)\s*=(?!=)")
 _SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 _STARTS_LINE = {None, ";", "{", "}"}
@@ -45,9 +48,11 @@ class Names:
 
     variables: set[str] = field(default_factory=set)
     attributes: set[str] = field(default_factory=set)
+    imported: set[str] = field(default_factory=set)  # module and object names an import binds: kept
 
     def __or__(self, other: Names) -> Names:
-        return Names(self.variables | other.variables, self.attributes | other.attributes)
+        return Names(self.variables | other.variables, self.attributes | other.attributes,
+                     self.imported | other.imported)
 
 
 def python_only(source: str) -> str:
@@ -69,6 +74,8 @@ def _bound_in(tree: ast.AST, names: Names) -> None:
             names.variables.update(node.names)
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
             names.attributes.add(node.attr)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.imported.update((a.asname or a.name).split(".")[0] for a in node.names)
 
 
 def bound_names(sources: Iterable[str]) -> Names:
@@ -81,6 +88,9 @@ def bound_names(sources: Iterable[str]) -> Names:
         except (SyntaxError, ValueError):
             for match in _ASSIGNED.finditer(text):
                 names.variables.add(match.group(1) or match.group(2))
+            for match in _IMPORTED.finditer(text):
+                for part in match.group(1).split(","):
+                    names.imported.add(part.split(" as ")[-1].strip().split(".")[0])
     names.variables -= set(keyword.kwlist)
     return names
 
@@ -103,56 +113,56 @@ def _raw_tokens(source: str) -> list[tokenize.TokenInfo]:
     return out
 
 
-def _is_docstring(toks: Sequence[tokenize.TokenInfo], i: int, previous: str | None) -> bool:
-    after = next((t for t in toks[i + 1:] if t.type not in _SKIPPED), None)
-    return previous in _STARTS_LINE and (after is None or after.type in (tokenize.NEWLINE, tokenize.ENDMARKER))
+_FSTART = getattr(tokenize, "FSTRING_START", -1)  # Python 3.12 splits an f-string into parts
+_FEND = getattr(tokenize, "FSTRING_END", -1)
+_LAYOUT = {tokenize.NEWLINE: ";", tokenize.INDENT: "{", tokenize.DEDENT: "}"}
 
 
 def tokens(source: str, names: Names) -> list[tuple[str, int]]:
     """Normalised tokens of one cell with their 1-based line numbers (see the module docstring)."""
-    toks = _raw_tokens(source)
+    toks = [t for t in _raw_tokens(source) if t.type not in _SKIPPED]
     out: list[tuple[str, int]] = []
     previous: str | None = None
-    depth = 0  # inside an f-string (Python 3.12 splits it into parts): one ``S`` for all of it
+    fstring = brackets = 0
     for i, tok in enumerate(toks):
-        kind, text, line = tok.type, tok.string, tok.start[0]
-        if kind in _SKIPPED or (depth and kind != getattr(tokenize, "FSTRING_END", -1)):
-            depth += kind == getattr(tokenize, "FSTRING_START", -1)
+        if fstring:  # the parts of an f-string: one ``S`` for all of them
+            fstring += (tok.type == _FSTART) - (tok.type == _FEND)
             continue
-        if kind == getattr(tokenize, "FSTRING_START", -1):
-            depth, word = 1, "S"
-        elif kind == getattr(tokenize, "FSTRING_END", -1):
-            depth -= 1
-            continue
-        elif kind == tokenize.STRING:
-            if _is_docstring(toks, i, previous):
-                continue
-            word = "S"
-        elif kind == tokenize.NUMBER:
-            word = _number(text)
-        elif kind == tokenize.NAME:
-            word = _name(text, previous, names)
-        elif kind == tokenize.NEWLINE:
-            word = ";"
-        elif kind == tokenize.INDENT:
-            word = "{"
-        elif kind == tokenize.DEDENT:
-            word = "}"
-        else:
-            word = text
-        if word == ";" and previous in (";", "{", None):
-            continue  # ``a; b`` and two lines are one shape; empty statements are none
-        out.append((word, line))
+        if tok.type == tokenize.OP:
+            brackets += (tok.string in ("(", "[", "{")) - (tok.string in (")", "]", "}"))
+        fstring = int(tok.type == _FSTART)
+        word = _word(toks, i, previous, names, brackets)
+        if word is None or (word == ";" and previous in (";", "{", None)):
+            continue  # a docstring; ``a; b`` and two lines are one shape; empty statements are none
+        out.append((word, tok.start[0]))
         previous = word
     return out
 
 
-def _name(text: str, previous: str | None, names: Names) -> str:
+def _word(toks: Sequence[tokenize.TokenInfo], i: int, previous: str | None, names: Names, brackets: int) -> str | None:
+    tok = toks[i]
+    if tok.type in (_FSTART, tokenize.STRING):
+        docstring = previous in _STARTS_LINE and (i + 1 == len(toks) or toks[i + 1].type == tokenize.NEWLINE)
+        return None if docstring and tok.type == tokenize.STRING else "S"
+    if tok.type == tokenize.NUMBER:
+        return _number(tok.string)
+    if tok.type == tokenize.NAME:
+        argument = brackets > 0 and i + 1 < len(toks) and toks[i + 1].string == "="
+        return _name(tok.string, previous, names, keyword_argument=argument)
+    return _LAYOUT.get(tok.type, tok.string)
+
+
+def _name(text: str, previous: str | None, names: Names, *, keyword_argument: bool) -> str:
+    """A name keeps its text when it is Python's or a library's; a name the student chose is ``V``."""
     if keyword.iskeyword(text):
         return text
     if previous == ".":
         return "V" if text in names.attributes else text
-    return "V" if text in names.variables else text
+    if text in names.variables:
+        return "V"
+    if text in names.imported or text in _BUILTINS or keyword_argument:
+        return text
+    return "V"  # bound nowhere we can see (a cell deleted, a typo): still the student's name
 
 
 _IDS: dict[str, int] = {}
