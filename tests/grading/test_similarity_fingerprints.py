@@ -1,4 +1,5 @@
-"""Token fingerprints: what a disguise changes must not change them; what the code does must."""
+"""The parts of the similarity report: token fingerprints (what a disguise changes must not change them; what
+the code does must) and clues from grading (each says how much of the class shares it)."""
 
 from __future__ import annotations
 
@@ -111,3 +112,33 @@ def test_winnowing_keeps_far_fewer_hashes_than_kgrams() -> None:
     words = [rng.choice("abcdefghij") for _ in range(2000)]
     kept = sum(len(v) for v in winnow(kgram_hashes(words)).values())
     assert kept < len(words) * 2.5 / (WINDOW + 1)  # density about 2 / (w + 1)
+
+
+def test_numbers_a_student_chose_are_read_with_where_they_went() -> None:
+    from medgrade.grading.similarity.evidence import numeric_constants
+
+    found = numeric_constants(["opt = Adam(p, lr=0.0037)\ny = -0.5 + f(-3)\nz = 7"])
+    assert found == [("0.0037", "Adam(lr=0.0037)"), ("-3", "f(-3)"), ("7", "the constant 7"),
+                     ("-0.5", "the constant -0.5")]
+
+
+def test_a_clue_says_how_much_of_the_class_shares_it() -> None:
+    import numpy as np
+
+    from medgrade.grading.similarity.evidence import ClassEvidence, Observed
+
+    standard = np.linspace(0, 1, 50)
+    odd = np.linspace(1, 0, 50)
+    observed = {f"s{i:02d}": Observed(predictions={"test_probs: scores": standard if i < 12 else np.full(50, i / 40)},
+                                      choices={"Dropout(0.37)"} if i in (12, 13) else set(), graded=True)
+                for i in range(40)}
+    observed["s12"].predictions["test_probs: scores"] = odd
+    observed["s13"].predictions["test_probs: scores"] = odd + 1e-4
+    evidence = ClassEvidence(observed)
+    common = evidence.clues("s00", "s01")
+    assert [(c.kind, c.rare) for c in common] == [("predictions", False)]
+    assert "12 of 40 graded submissions agree this closely with s00's" in common[0].text
+    rare = evidence.clues("s12", "s13")
+    assert [(c.kind, c.rare) for c in rare] == [("predictions", True), ("choice", True)]
+    assert rare[1].text == "both wrote Dropout(0.37), which no code of the course uses; 2 of 40 submissions do"
+    assert evidence.clues("s12", "s20") == []

@@ -83,29 +83,21 @@ def numeric_constants(sources: Iterable[str]) -> list[tuple[str, str]]:
             tree = ast.parse(python_only(source))
         except (SyntaxError, ValueError):
             continue
-        in_calls: set[int] = set()
-        for node in ast.walk(tree):
+        nodes = list(ast.walk(tree))
+        skip = {id(n.operand) for n in nodes if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub)}
+        for node in nodes:  # a negative number is counted once, as itself
             if isinstance(node, ast.Call):
                 name = _callee(node.func)
-                for arg in node.args:
+                values = [(arg, f"{name}({{}})") for arg in node.args]
+                values += [(kw.value, f"{name}({kw.arg}={{}})") for kw in node.keywords]
+                for arg, form in values:
                     if (v := _number(arg)) is not None:
-                        out.append((v, f"{name}({v})"))
-                        in_calls.add(id(arg))
-                for kw in node.keywords:
-                    if (v := _number(kw.value)) is not None:
-                        out.append((v, f"{name}({kw.arg}={v})"))
-                        in_calls.add(id(kw.value))
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Constant, ast.UnaryOp)) and id(node) not in in_calls:
-                if (v := _number(node)) is not None and not (isinstance(node, ast.Constant) and _negated(tree, node)):
-                    out.append((v, f"the constant {v}"))
+                        out.append((v, form.format(v)))
+                        skip.add(id(arg))
+        for node in nodes:
+            if id(node) not in skip and (v := _number(node)) is not None:
+                out.append((v, f"the constant {v}"))
     return out
-
-
-def _negated(tree: ast.AST, node: ast.AST) -> bool:
-    """Whether ``node`` is the operand of a unary minus (already counted as the negative number)."""
-    return any(isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub) and n.operand is node
-               for n in ast.walk(tree))
 
 
 def _odd(value: str, course_values: set[str]) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import hashlib
 import io
 import keyword
@@ -95,6 +96,7 @@ def bound_names(sources: Iterable[str]) -> Names:
     return names
 
 
+@functools.lru_cache(maxsize=65536)
 def _number(text: str) -> str:
     try:
         return repr(ast.literal_eval(text.replace("_", "")))
