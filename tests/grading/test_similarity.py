@@ -211,3 +211,29 @@ def test_grading_runs_it_and_a_failure_costs_no_grade(klass: Course, monkeypatch
     report._compare_class(klass, ASSIGNMENT)
     assert (f"similarity: not compared (the release notebook is missing); grades are kept. Retry with "
             f"`medgrade similarity {ASSIGNMENT}`") in capsys.readouterr().out
+
+
+def test_after_feedback_the_command_brings_the_class_report_up_to_date(tmp_path: Path) -> None:
+    course = copy_course(tmp_path / "course")
+    submit_class(course)
+    results = course.gradebook_dir / "results" / ASSIGNMENT
+    results.mkdir(parents=True)
+    for s in STUDENTS:
+        (results / f"{s}.json").write_text(SubmissionResult(s, ASSIGNMENT, "graded").to_json())
+    index = course.gradebook_dir / "feedback" / ASSIGNMENT / "index.html"
+    index.parent.mkdir(parents=True)
+    index.write_text("<html>the report medgrade feedback wrote before</html>")
+    out = CliRunner().invoke(cli, ["similarity", ASSIGNMENT, "--course-dir", str(course.root)])
+    assert out.exit_code == 0, out.output
+    assert f"class report updated: gradebook/feedback/{ASSIGNMENT}/index.html" in out.output
+    assert f'<a href="../../integrity/{ASSIGNMENT}/ada--cyd.html">regions side by side</a>' in index.read_text()
+
+
+def test_without_the_release_it_says_what_to_run(tmp_path: Path) -> None:
+    course = copy_course(tmp_path / "course")
+    submit_class(course)
+    (course.release / ASSIGNMENT / NOTEBOOK).unlink()
+    out = CliRunner().invoke(cli, ["similarity", ASSIGNMENT, "--course-dir", str(course.root)])
+    assert out.exit_code == 2
+    assert (f"medgrade: error: release/{ASSIGNMENT}/{NOTEBOOK} is missing: run `medgrade release {ASSIGNMENT}` "
+            "first") in out.output

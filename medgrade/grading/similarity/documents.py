@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from medgrade.course import Course
+from medgrade.errors import UsageError
 from medgrade.grading.similarity.fingerprints import SEPARATOR, Names, bound_names, kgram_hashes, tokens
 
 __all__ = ["Snippet", "Document", "CourseMaterial", "student_snippets", "course_material", "load_documents"]
@@ -104,9 +105,11 @@ def course_material(course: Course, assignment: str) -> CourseMaterial:
         source_text += [_MARKERS.sub("", c.source) for c in code]
         given += [Snippet(name, "test", _MARKERS.sub("", c.source)) for c in code if _is_test(c)]
         release_path = course.release / assignment / name
-        if release_path.is_file():
-            release = nbformat.read(release_path, as_version=4)
-            given += [Snippet(name, "release", c.source) for c in release.cells if c.get("cell_type") == "code"]
+        if not release_path.is_file():
+            raise UsageError(f"{release_path.relative_to(course.root)} is missing: run `medgrade release {assignment}` "
+                             "first (the release tells which code every student was given)")
+        release = nbformat.read(release_path, as_version=4)
+        given += [Snippet(name, "release", c.source) for c in release.cells if c.get("cell_type") == "code"]
     names = bound_names(source_text + [s.source for s in given])
     boilerplate: set[int] = set()
     for snippet in given:  # one document per cell: no k-gram spans two cells of the course either
