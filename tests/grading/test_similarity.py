@@ -223,8 +223,10 @@ def test_after_feedback_the_command_brings_the_class_report_up_to_date(tmp_path:
     index = course.gradebook_dir / "feedback" / ASSIGNMENT / "index.html"
     index.parent.mkdir(parents=True)
     index.write_text("<html>the report medgrade feedback wrote before</html>")
+    before = {p.name: p.read_bytes() for p in results.iterdir()}
     out = CliRunner().invoke(cli, ["similarity", ASSIGNMENT, "--course-dir", str(course.root)])
     assert out.exit_code == 0, out.output
+    assert {p.name: p.read_bytes() for p in results.iterdir()} == before  # scores never change
     assert f"class report updated: gradebook/feedback/{ASSIGNMENT}/index.html" in out.output
     assert f'<a href="../../integrity/{ASSIGNMENT}/ada--cyd.html">regions side by side</a>' in index.read_text()
 
