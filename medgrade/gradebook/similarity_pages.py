@@ -69,6 +69,10 @@ def _whole(doc: Document, marks: dict[tuple[int, int], int]) -> str:
     return "".join(f"<p>{_label(doc, i)}</p>{_listing(doc, i, marks)}" for i in range(len(doc.snippets)))
 
 
+def _feedback_link(assignment: str, student: str) -> str:
+    return f'<a href="../../feedback/{quote(assignment)}/{quote(student)}.html">{esc(student)}</a>'
+
+
 def render_pair_page(assignment: str, f: Flagged, a: Document, b: Document) -> str:
     """The page of one reported pair (see the module docstring)."""
     m = f.match
@@ -80,7 +84,7 @@ def render_pair_page(assignment: str, f: Flagged, a: Document, b: Document) -> s
         f"<h1>{esc(assignment)}: {esc(m.a)} and {esc(m.b)}</h1>",
         f"<p>Similarity <strong>{m.score:.0%}</strong> ({esc(f.reason)}): {m.a_share:.0%} of {esc(m.a)}'s own code "
         f"and {m.b_share:.0%} of {esc(m.b)}'s lie in matching regions, {m.tokens} tokens in {len(m.regions)} "
-        "region(s).</p>",
+        f"region(s). Feedback pages: {_feedback_link(assignment, m.a)}, {_feedback_link(assignment, m.b)}.</p>",
         '<p class="note">Compared: the code each student wrote, after renaming every name they chose to one '
         "placeholder and dropping comments, docstrings and layout. Starter code, test cells and code most of the "
         "class shares count for neither. A match is a reason to look, not a verdict; no score was changed.</p>",

@@ -98,6 +98,7 @@ def test_the_ta_runs_it_and_reads_the_pair_in_the_integrity_report(tmp_path: Pat
     assert re.match(r"integrity: similarity (9\d|100)% with cyd: (9\d|100)% of this submission's own code", rows[2][2])
     page = (course.gradebook_dir / "integrity" / ASSIGNMENT / "ada--cyd.html").read_text()
     assert "cell small_cnn" in page and "self.c_one = nn.Conv2d(1, 10, kernel_size=5)" in page
+    assert f'<a href="../../feedback/{ASSIGNMENT}/cyd.html">cyd</a>' in page
     again = CliRunner().invoke(cli, ["similarity", ASSIGNMENT, "--course-dir", str(course.root)])
     assert again.exit_code == 0 and report.read_text().count(",similarity,") == 2  # replaced, not appended
 
