@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import click
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
 from medgrade.author.release import generate_release
 from medgrade.course import Course
@@ -27,8 +27,7 @@ __all__ = ["grade_and_report", "summary_table", "write_result"]
 
 def _ensure_in_gradebook(course: Course, assignment: str) -> None:
     """nbgrader grades against the gradebook's copy of the test cells; add it if absent."""
-    course.gradebook_dir.mkdir(exist_ok=True)
-    with Gradebook(course.db_url) as gb:
+    with course.gradebook() as gb:
         try:
             gb.find_assignment(assignment)
             return
