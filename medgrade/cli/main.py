@@ -77,14 +77,17 @@ def _register() -> None:
     from medgrade.cli.check import check
     from medgrade.cli.data import data
     from medgrade.cli.demo import demo
+    from medgrade.cli.doctor import doctor
     from medgrade.cli.export import export
     from medgrade.cli.export_autograder import export_autograder
     from medgrade.cli.feedback import feedback
     from medgrade.cli.grade import grade
+    from medgrade.cli.quickstart import quickstart
     from medgrade.cli.release import release
     from medgrade.cli.validate import validate
 
-    for command in (release, validate, calibrate, grade, demo, data, check, feedback, export, export_autograder):
+    for command in (quickstart, doctor, release, validate, calibrate, grade, demo, data, check, feedback, export,
+                    export_autograder):
         cli.add_command(command)
 
 
