@@ -142,12 +142,15 @@ class Course:
 
 
 def kernel_env(*, profile: str, data_root: Path | None = None) -> dict[str, str]:
-    """Environment for a grading kernel: this interpreter first on PATH, profile and data set.
+    """Environment for a kernel nbgrader or a reference run starts: this interpreter first on PATH, profile
+    and data root set.
 
     The ``python3`` kernelspec may launch ``python`` from PATH, so the interpreter that runs
     medgrade (and has torch and medgrade installed) must come first. Thread counts follow the
     profile: two kernels with two threads each on two cores run slower than with one each.
     """
+    from medgrade.data.root import ENV_VAR as DATA_VAR
+    from medgrade.data.root import resolve_root
     from medgrade.profiles import get_profile
 
     env = dict(os.environ)
@@ -158,6 +161,7 @@ def kernel_env(*, profile: str, data_root: Path | None = None) -> dict[str, str]
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     env["MEDGRADE_PROFILE"] = profile
     env["PYTHONHASHSEED"] = "0"
-    if data_root is not None:
-        env["MEDGRADE_DATA"] = str(data_root)
+    # The grader's data root, whichever way it was found: the kernel runs in another folder, where
+    # a course's own data/ would not be found.
+    env[DATA_VAR] = str(data_root if data_root is not None else resolve_root())
     return env

@@ -118,13 +118,13 @@ was made with; nothing needs activating. nbgrader's own commands work on this fo
 ## Before grading, on each grading machine
 
 ```sh
-{medgrade} doctor
 {medgrade} data generate {data}
+{medgrade} doctor
 ```
 
-`doctor` checks the interpreter and pinned libraries, the data, the sandbox, the GPUs and the
-free disk, and says what to fix. The data stand-ins go to `$MEDGRADE_DATA`, else
-`~/.cache/medgrade/data`; set `MEDGRADE_DATA` to the same folder for every command.
+The data stand-ins go to `$MEDGRADE_DATA`, else `data/` here once it holds them (`--root data`),
+else `~/.cache/medgrade/data`. `doctor` checks the interpreter and pinned libraries, that data,
+the sandbox, the GPUs and the free disk, and says what to fix.
 
 ## Teaching assistant
 

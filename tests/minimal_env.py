@@ -6,11 +6,12 @@ names. The Makefile puts ``.venv/bin`` on PATH for the test run; a user's shell 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["MEDGRADE", "SYSTEM_PATH", "minimal_env", "run_minimal"]
+__all__ = ["MEDGRADE", "SYSTEM_PATH", "TRACEBACK", "minimal_env", "run_minimal", "shell_commands"]
 
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 MEDGRADE = Path(sys.executable).parent / "medgrade"  # the console script `make setup` installed
@@ -30,3 +31,24 @@ def run_minimal(argv: list[str] | str, cwd: Path, home: Path, *, timeout: float 
     return subprocess.run(argv, cwd=cwd, env=minimal_env(home, **extra), shell=isinstance(argv, str),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
                           executable="/bin/sh" if isinstance(argv, str) else None)
+
+
+def shell_commands(markdown: str) -> list[str]:
+    """The command lines of a README's ```sh blocks: continuations joined, comments dropped."""
+    commands: list[str] = []
+    in_block, pending = False, ""
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            in_block = line.strip() == "```sh" and not in_block
+            continue
+        if not in_block:
+            continue
+        line = re.sub(r"\s{2,}#.*$", "", line.rstrip())  # a trailing comment, two spaces before it
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1].strip() + " "
+            continue
+        commands.append(pending + line.strip())
+        pending = ""
+    return commands
