@@ -50,7 +50,7 @@ def kit_assignments() -> list[str]:
 
 
 def choose(spec: str | None) -> list[str]:
-    """Assignment ids from ``"01,03"`` (numbers or full ids); all of them for None."""
+    """Assignment ids from ``"01,03"`` (numbers or full ids), in the kit's order; all of them for None."""
     known = kit_assignments()
     if spec is None:
         return known
@@ -66,7 +66,7 @@ def choose(spec: str | None) -> list[str]:
             chosen.append(match[0])
     if not chosen:
         raise UsageError(f"--assignments names none; the kit has {', '.join(known)}")
-    return chosen
+    return [a for a in known if a in chosen]  # in the course's order, whatever the order given
 
 
 def datasets_for(assignments: list[str]) -> list[str]:
