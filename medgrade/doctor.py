@@ -107,7 +107,9 @@ def check_data(assignments: list[str], data_root: Path) -> list[Finding]:
     found: list[Finding] = []
     for name in needed:
         if name in recorded:
-            found += [Finding("data", "problem", p.message()) for p in verify_all(data_root, [name])]
+            found += [Finding("data", "problem", f"{p.dataset}: {data_root / p.path}: {p.reason}",
+                              f"{medgrade_command()} data generate --root {data_root} --dataset {name} --force")
+                      for p in verify_all(data_root, [name])]
         elif not any((data_root / e).exists() for e in get_spec(name).entries):
             found.append(Finding("data", "problem", f"{name} is missing under {data_root}",
                                  f"{medgrade_command()} data generate --root {data_root} --dataset {name}"))
