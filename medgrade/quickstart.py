@@ -44,7 +44,7 @@ class NewCourse:
 def medgrade_command() -> str:
     """How to run this medgrade from any shell: its console script's absolute path."""
     script = Path(sys.executable).parent / "medgrade"
-    return str(script) if script.is_file() else f"{sys.executable} -m medgrade.cli.main"
+    return str(script) if script.is_file() else f"{sys.executable} -m medgrade.cli.entry"
 
 
 def _check_destination(dest: Path) -> None:

@@ -76,3 +76,19 @@ def test_an_unexpected_error_is_one_line_and_a_log(tmp_path) -> None:
     text = log.read_text()
     assert TRACEBACK in text and f"$ {MEDGRADE} grade {ASSIGNMENT}" in text
 
+
+
+def test_an_incomplete_installation_is_one_line_and_a_log(tmp_path) -> None:
+    """A library missing from the environment fails while the commands load: one line too."""
+    shadow = tmp_path / "shadow"  # stands in for an environment whose click is gone
+    shadow.mkdir()
+    (shadow / "click.py").write_text("raise ModuleNotFoundError(\"No module named 'click'\")\n")
+    logs = tmp_path / "logs"
+    run = run_minimal([str(MEDGRADE), "--help"], cwd=tmp_path, home=tmp_path, PYTHONPATH=str(shadow),
+                      MEDGRADE_LOG_DIR=str(logs))
+    assert run.returncode == 3
+    (log,) = logs.iterdir()
+    assert run.stdout == ("medgrade: could not start (its installation is incomplete; `pip check` says more): "
+                          f"ModuleNotFoundError: No module named 'click' (at {shadow / 'click.py'}:1); "
+                          f"the full log is in {log}\n")
+    assert TRACEBACK in log.read_text()

@@ -6,44 +6,15 @@ anything unexpected is one line saying what failed and where the full log was wr
 
 from __future__ import annotations
 
-import os
 import sys
-import traceback
-from pathlib import Path
 
 import click
 
 from medgrade import __version__
 from medgrade.errors import MedgradeError
+from medgrade.logs import unexpected_error
 
-__all__ = ["cli", "main", "unexpected_error"]
-
-
-def _origin(error: BaseException) -> str:
-    """``file:line`` of the innermost frame, shortened to the package it is in."""
-    frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
-        return "an unknown place"
-    frame = frames[-1]
-    parts = Path(frame.filename).parts
-    anchor = max((i for i, p in enumerate(parts) if p in ("site-packages", "medgrade")), default=None)
-    short = "/".join(parts[anchor + 1 if parts[anchor] == "site-packages" else anchor:]) if anchor is not None \
-        else frame.filename
-    return f"{short}:{frame.lineno}"
-
-
-def unexpected_error(command: str, error: BaseException) -> str:
-    """Write the whole story to a log; return the one line a user reads."""
-    from medgrade.logs import write_log
-
-    story = (f"$ {' '.join(sys.argv)}\ncwd: {os.getcwd()}\nmedgrade {__version__}, Python {sys.version.split()[0]} "
-             f"at {sys.executable}\n\n" + "".join(traceback.format_exception(error)))
-    log = write_log("medgrade", story)
-    what = " ".join(f"{type(error).__name__}: {error}".split())
-    if len(what) > 300:
-        what = what[:297] + "..."
-    return (f"medgrade: `{command}` failed unexpectedly: {what} (at {_origin(error)}); "
-            f"the full log is in {log}")
+__all__ = ["cli", "main"]
 
 
 class _Group(click.Group):
@@ -62,7 +33,7 @@ class _Group(click.Group):
             sys.exit(130)
         except Exception as e:
             command = " ".join(["medgrade", *([ctx.invoked_subcommand] if ctx.invoked_subcommand else [])])
-            click.echo(unexpected_error(command, e), err=True)
+            click.echo(unexpected_error(f"`{command}` failed unexpectedly", e), err=True)
             sys.exit(3)
 
 
