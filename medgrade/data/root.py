@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "LOCAL", "default_root", "resolve_root"]
+__all__ = ["ENV_VAR", "LOCAL", "default_root", "resolve_root", "present_root"]
 
 ENV_VAR = "MEDGRADE_DATA"
 LOCAL = Path("data")  # a course's own data root, relative to the folder medgrade runs in
@@ -42,3 +42,10 @@ def resolve_root(root: str | Path | None = None) -> Path:
     else:
         chosen = default_root()
     return chosen.expanduser().absolute()
+
+
+def present_root(root: str | Path | None = None) -> Path | None:
+    """:func:`resolve_root` where that folder exists, else None: a course that reads no data grades
+    without one (a kernel's sandbox cannot bind a folder that is not there)."""
+    chosen = resolve_root(root)
+    return chosen if chosen.is_dir() else None

@@ -12,7 +12,7 @@ from nbgrader.api import MissingEntry
 
 from medgrade.author.release import generate_release
 from medgrade.course import Course
-from medgrade.data.root import resolve_root
+from medgrade.data.root import present_root
 from medgrade.errors import UsageError
 from medgrade.grading.engine import atomic_write, grade_class
 from medgrade.grading.integrity import integrity_csv
@@ -144,7 +144,7 @@ def grade_and_report(
         results = autograde_class(course, assignment, todo, profile=profile, workers=n_workers,
                                   progress=nb_progress)
     else:
-        results = grade_class(course, assignment, todo, profile=profile, data_root=resolve_root(),
+        results = grade_class(course, assignment, todo, profile=profile, data_root=present_root(),
                               workers=n_workers, force=force, progress=progress, slots=slots,
                               scheduler=scheduler, unconfined=unconfined)
     flagged = [r for r in results if r.findings]

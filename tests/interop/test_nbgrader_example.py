@@ -19,6 +19,7 @@ import nbformat
 import nbgrader
 import pytest
 
+from medgrade.doctor import sandbox_problem
 from tests.minimal_env import MEDGRADE, TRACEBACK, run_minimal
 
 USER_GUIDE = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"
@@ -61,17 +62,18 @@ def ps1(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _plant_spy(course: Path) -> None:
-    """hacker's ungraded ``squares(10)`` cell reads the gradebook: it holds the hidden tests' source."""
+    """hacker's ungraded ``squares(10)`` cell looks for the gradebook: it holds the hidden tests' source."""
     notebook = course / "submitted" / "hacker" / "ps1" / "problem1.ipynb"
     nb = nbformat.read(notebook, as_version=4)
     (spy,) = [c for c in nb.cells if c.source == "squares(10)"]
-    spy.source = f"assert open({str(course / 'gradebook.db')!r}, 'rb').read() == b'', 'read the gradebook'"
+    db = str(course / "gradebook.db")
+    spy.source = f"import os\nassert not os.path.exists({db!r}), 'saw the gradebook'"
     nbformat.write(nb, notebook)
 
 
 def _spy_errors(course: Path) -> list[str]:
     autograded = nbformat.read(course / "autograded" / "hacker" / "ps1" / "problem1.ipynb", as_version=4)
-    (ran,) = [c for c in autograded.cells if "read the gradebook" in c.source]
+    (ran,) = [c for c in autograded.cells if "saw the gradebook" in c.source]
     return [o.get("evalue") for o in ran.outputs if o.output_type == "error"]
 
 
@@ -83,11 +85,11 @@ def test_medgrade_grades_nbgraders_example_as_nbgrader_does(ps1: Path, tmp_path:
     _nbgrader(by_nbgrader, "generate_assignment", "ps1")
     _nbgrader(by_nbgrader, "autograde", "ps1")
     # As a TA would type it, from a shell with nothing activated. The course's config names no
-    # database, so both use nbgrader's default, gradebook.db in the course folder. The course is
-    # outside HOME, which the sandbox hides as a whole.
+    # database, so both use nbgrader's default, gradebook.db in the course folder.
     home = tmp_path / "home"
     home.mkdir()
-    run = run_minimal([str(MEDGRADE), "grade", "ps1"], cwd=by_medgrade, home=home)
+    unconfined = ["--unconfined"] if sandbox_problem() else []  # where the sandbox cannot be built
+    run = run_minimal([str(MEDGRADE), "grade", "ps1", *unconfined], cwd=by_medgrade, home=home)
     assert run.returncode == 0 and TRACEBACK not in run.stdout, run.stdout
     expected = _rows(by_nbgrader / "gradebook.db")
     assert len(expected) == 18  # 9 grade cells for each of the 2 students
@@ -98,9 +100,6 @@ def test_medgrade_grades_nbgraders_example_as_nbgrader_does(ps1: Path, tmp_path:
     assert ("bitdiddle", "problem1", "sum_of_squares_application", "No response.") in comments
     assert _rows(by_medgrade / "gradebook.db", COMMENTS) == comments
     assert not (by_medgrade / "gradebook" / "gradebook.db").exists()
-    # nbgrader's kernel read the gradebook; medgrade's, where it is contained, saw an empty file.
-    assert _spy_errors(by_nbgrader) == ["read the gradebook"]
-    from medgrade.runner.confine import detect_protections
-
-    if detect_protections().contained:
-        assert _spy_errors(by_medgrade) == []
+    # nbgrader's kernel could read the gradebook; medgrade's, in its sandbox, finds no course at all.
+    assert _spy_errors(by_nbgrader) == ["saw the gradebook"]
+    assert _spy_errors(by_medgrade) == (["saw the gradebook"] if unconfined else [])
