@@ -45,7 +45,11 @@ def resolve_root(root: str | Path | None = None) -> Path:
 
 
 def present_root(root: str | Path | None = None) -> Path | None:
-    """:func:`resolve_root` where that folder exists, else None: a course that reads no data grades
-    without one (a kernel's sandbox cannot bind a folder that is not there)."""
+    """:func:`resolve_root` where that folder exists, links resolved, else None.
+
+    For grading: a course that reads no data grades without one, and the kernel's sandbox binds
+    the data at its real path (a link to it, such as a course's ``data`` pointing at a shared
+    folder, would lead nowhere inside the sandbox).
+    """
     chosen = resolve_root(root)
-    return chosen if chosen.is_dir() else None
+    return chosen.resolve() if chosen.is_dir() else None

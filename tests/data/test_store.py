@@ -31,6 +31,17 @@ def test_resolve_root_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert resolve_root(tmp_path / "flag") == tmp_path / "flag"
 
 
+def test_grading_gets_the_data_roots_real_path_or_none(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from medgrade.data.root import present_root
+
+    monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "absent"))
+    assert present_root() is None  # a course that reads no data grades without a data root
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "link"))
+    assert present_root() == tmp_path / "real"  # what the kernel's sandbox binds, and its data link names
+
+
 def _small(root: Path) -> Path:
     return wmh.generate(root, seed=0, n_train=1, n_test=1)
 
