@@ -1,6 +1,6 @@
 """nbgrader's own example course (its user guide's ``ps1``) graded by ``medgrade grade`` and ``nbgrader autograde``.
 
-The course is made by ``nbgrader quickstart`` from the installed package, the two submissions are
+The course is the one ``nbgrader quickstart`` makes from the installed package, the two submissions are
 the user guide's (``bitdiddle`` and ``hacker``), and each engine grades its own copy. Every grade
 row must agree: the automatic score of each test, and which answers wait for a person (written
 answers, a task, a code answer; an answer left as the stub scores zero with "No response.").
@@ -52,11 +52,18 @@ def _rows(db: Path, query: str = GRADES) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def ps1(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``nbgrader quickstart course101`` with the user guide's submitted/ folder."""
+    """The course `nbgrader quickstart course101` makes, with the user guide's submitted/ folder.
+
+    Written as quickstart writes it (the user guide's source/, the course id and the header it
+    adds to the config), without the half minute of nbgrader processes that fill the rest of its
+    config with comments.
+    """
     assert (USER_GUIDE / "submitted").is_dir(), f"nbgrader {nbgrader.__version__} ships no user guide at {USER_GUIDE}"
-    where = tmp_path_factory.mktemp("ps1")
-    _nbgrader(where, "quickstart", "course101")
-    course = where / "course101"
+    course = tmp_path_factory.mktemp("ps1") / "course101"
+    shutil.copytree(USER_GUIDE / "source", course / "source",
+                    ignore=shutil.ignore_patterns("*.html", "autotests.yml", "ps1_autotest"))
+    (course / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.course_id = "course101"\n'
+                                               'c.IncludeHeaderFooter.header = "source/header.ipynb"\n')
     shutil.copytree(USER_GUIDE / "submitted", course / "submitted")
     return course
 
