@@ -135,6 +135,7 @@ def run_job(job: Job) -> JobOutput:
             run = execute(prepared, workdir=workdir, spec_dir=spec_dir, profile=profile, seed=job.seed,
                           env=sandbox_env(profile, workdir, link, current_slot(), seed=job.seed),
                           data_root=Path(job.data_root) if job.data_root else None)
+            findings.extend(f"{src.name}: {f}" for f in run.findings)  # verdicts: what the kernel was seen to do
             left = writable_mounts(Path(tmp))
             if left:
                 findings.append(f"{src.name}: the kernel could write outside its folder, to {', '.join(left)} "
