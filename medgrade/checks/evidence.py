@@ -47,6 +47,8 @@ ENV_VAR = EVIDENCE_VAR
 PLOTS = ("roc", "confusion", "masks")
 KINDS = ("scores", "labels", "mask")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+MAX_MAGNITUDE = {"scores": 1e12, "labels": 2**31 - 1, "mask": 2**31 - 1}  # beyond: not a prediction, and overflows
+MAX_DIMS = 8
 _REGISTRY: dict[str, dict[str, Any]] = {}
 
 
@@ -62,6 +64,9 @@ def _values(arr: np.ndarray, kind: str, key: str) -> list[Any]:
     if not np.isfinite(arr).all():
         raise _bad(check, key, f"finite {kind}", f"{int((~np.isfinite(arr)).sum())} NaN or "
                    "infinite values", "the model diverged or log(0) was taken.")
+    if kind != "mask" and float(np.abs(arr).max()) > MAX_MAGNITUDE[kind]:
+        raise _bad(check, key, f"{kind} of magnitude at most {MAX_MAGNITUDE[kind]:g}",
+                   f"{float(np.abs(arr).max()):g}", "record probabilities, logits or class indices, nothing larger.")
     if kind == "scores":
         return [float(v) for v in arr.ravel()]
     if kind == "mask" and not np.isin(arr, (0, 1)).all():
@@ -127,18 +132,21 @@ def parse_record(record: Any) -> tuple[str, np.ndarray]:
                     observed, "record predictions only with record_predictions().")
 
     if not isinstance(record, dict) or record.get("schema") != SCHEMA_VERSION:
-        raise bad(f"{describe(record)[:60]} without schema {SCHEMA_VERSION}")
+        raise bad(f"a {type(record).__name__} without schema {SCHEMA_VERSION}")
     kind, shape, values = record.get("kind"), record.get("shape"), record.get("values")
     if kind not in KINDS:
         raise bad(f"kind {kind!r}")
-    if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
-        raise bad(f"shape {shape!r}")
+    if not isinstance(shape, list) or not 0 < len(shape) <= MAX_DIMS or not all(type(s) is int and s >= 0
+                                                                               for s in shape):
+        raise bad(f"shape {str(shape)[:60]}")
     number = float if kind == "scores" else int
     if not isinstance(values, list) or len(values) != math.prod(shape) or not all(
-        type(v) in (int, float) and math.isfinite(v) and (number is float or type(v) is int)
+        type(v) in (int, float) and (type(v) is int or math.isfinite(v)) and (number is float or type(v) is int)
         for v in values
     ):
         raise bad(f"values that do not fill shape {shape} with finite {kind}")
+    if any(abs(v) > MAX_MAGNITUDE[kind] for v in values):
+        raise bad(f"{kind} of magnitude above {MAX_MAGNITUDE[kind]:g}")
     dtype = np.float64 if kind == "scores" else np.int64
     return str(kind), np.asarray(values, dtype=dtype).reshape(shape)
 
@@ -242,7 +250,13 @@ def _metric_of(record: Any, y_true: Any, metric: str, label: str, ignore: Any) -
                        ": use predicted probabilities, not hard predictions."
                        if metric == "auc" else "."))
     if metric == "dice":
+        if arr.shape != np.shape(y_true):
+            raise _bad("judge_predictions", label, f"masks of shape {tuple(np.shape(y_true))}, one per hidden case",
+                       f"shape {tuple(arr.shape)}", "predict a binary mask (n, 1, *spatial) for every case, in order.")
         return float(dice_score(_scored(arr, ignore), y_true).mean(axis=0).min())
+    if arr.ndim != 1 and not (metric == "auc" and arr.ndim == 2):
+        raise _bad("judge_predictions", label, f"one {kind} per item, shape ({arr.shape[0]},)",
+                   f"shape {tuple(arr.shape)}", "flatten the predictions to one value per item.")
     return metric_value(metric, y_true, arr, check="judge_predictions", name=label)
 
 

@@ -185,7 +185,9 @@ def test_a_record_planted_as_a_link_is_never_read(tmp_path: Path) -> None:
     (tmp_path / "evidence").mkdir()
     (tmp_path / "evidence" / "probs.json").symlink_to(secret)
     linked = judge_cell(judge_specs(SPEC, "t"), tmp_path / "evidence", tmp_path / "data", "cpu")
-    assert "recorded no predictions under 'probs'" in linked.message and linked.measured == []
+    assert linked.message == ("CheckFailure: judged(test AUC): the record 'probs' is a link, not the file "
+                              "checks.judged writes; only checks.judged, called by the test, may write it")
+    assert linked.measured == []
     (tmp_path / "evidence" / "probs.json").unlink()
     (tmp_path / "evidence").rmdir()
     (tmp_path / "elsewhere").mkdir()
