@@ -6,6 +6,7 @@ coordinator alone writes files and the gradebook.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from medgrade.grading.intake import check_submission
 from medgrade.grading.integrity import scan_notebook
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult, TestStatus
-from medgrade.runner.confine import Confinement, sandbox_parent, writable_mounts
+from medgrade.runner.confine import WRITABLE, Confinement, sandbox_parent
 from medgrade.runner.execute import execute
 from medgrade.runner.prepare import prepare
 from medgrade.runner.sandbox import detect_protections, populate, sandbox_env, write_kernelspec
@@ -92,6 +93,22 @@ def _locked_source(source: Path) -> str:
                      and "### BEGIN" not in c.source)
 
 
+def _left_writable(own: Path) -> list[str]:
+    """The launcher's report of mounts left writable, read as a file the kernel could have planted.
+
+    (verdicts branch) The kernel owns ``own``: a link there to a grader-only file, or a FIFO, must
+    neither be published in a finding nor hang the grader; only real mount points are believed.
+    The sandbox rewrite is to move this report to a channel the kernel cannot touch.
+    """
+    from medgrade.grading.planted import Refused, read_planted
+
+    try:
+        text = read_planted(own.parent, (own.name,), WRITABLE, max_bytes=4096).decode("utf-8", "replace")
+    except Refused:
+        return []
+    return [p for p in text.split() if p.startswith("/") and os.path.ismount(p)][:20]
+
+
 def run_job(job: Job) -> JobOutput:
     """Grade ``job``'s submission; student problems become results, never exceptions."""
     start = time.monotonic()
@@ -136,7 +153,7 @@ def run_job(job: Job) -> JobOutput:
                           env=sandbox_env(profile, workdir, link, current_slot(), seed=job.seed),
                           data_root=Path(job.data_root) if job.data_root else None)
             findings.extend(f"{src.name}: {f}" for f in run.findings)  # verdicts: what the kernel was seen to do
-            left = writable_mounts(Path(tmp))
+            left = _left_writable(Path(tmp))
             if left:
                 findings.append(f"{src.name}: the kernel could write outside its folder, to {', '.join(left)} "
                                 "(these mounts refused to become read-only)")

@@ -78,7 +78,7 @@ def _expression(reply: dict[str, Any] | None, name: str, cap: int) -> Any:
 
 
 def _listed(where: list[str]) -> str:
-    unique = list(dict.fromkeys(where))
+    unique = sorted(set(where))  # sorted: the probes' places are random, the finding must not be
     return ", ".join(unique[:6]) + (f" and {len(unique) - 6} more" if len(unique) > 6 else "")
 
 
@@ -115,7 +115,8 @@ class TestRun:
         """What the kernel was seen to do, one line per kind, naming where (for the TA)."""
         found = [f"integrity: tampering: {anomaly} ({_listed(where)})" for anomaly, where in self.anomalies.items()]
         if self.lies:
-            found.append(f"{LIED} {len(self.lies)} cell(s) whose outcome the grader knew ({'; '.join(self.lies)}): "
+            lies = "; ".join(sorted(self.lies))
+            found.append(f"{LIED} {len(self.lies)} cell(s) whose outcome the grader knew ({lies}): "
                          "none of its verdicts was trusted and every test scored 0")
         return found
 
