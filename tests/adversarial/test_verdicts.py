@@ -299,3 +299,19 @@ def test_honest_students_grade_as_without_attackers(attacked) -> None:
         assert a.findings == r[a.student].findings == ()
     assert (r["honest"].score, r["wrong"].score) == (5, 2)
     assert _messages(r["wrong"]) == ["", "AssertionError"]
+
+
+def test_the_nbgrader_engine_is_forged_and_says_it_is_not_tamper_resistant(attacked) -> None:
+    """Last in this file: it regrades two students with nbgrader, for comparison."""
+    from medgrade.cli.grade import NOT_TAMPER_RESISTANT
+    from medgrade.cli.main import cli
+
+    course, r = attacked
+    run = CliRunner().invoke(cli, ["grade", ASSIGNMENT, "--engine", "nbgrader", "--workers", "1", "--force",
+                                   "--student", "input_transformer", "--student", "blank",
+                                   "--course-dir", str(course.root)])
+    assert run.exit_code == 0, run.output
+    assert NOT_TAMPER_RESISTANT in run.output
+    theirs = {p.stem: json.loads(p.read_text()) for p in (course.gradebook_dir / "results" / ASSIGNMENT).glob("*.json")}
+    assert (theirs["blank"]["score"], theirs["input_transformer"]["score"]) == (0, 5)  # forged: full marks
+    assert r["input_transformer"].score == 0  # the medgrade engine's verdict on the same notebook
