@@ -180,20 +180,20 @@ def _read(evidence_dir: Path, key: str) -> Any:
 
 
 def _plot(spec: JudgeSpec, y_true: Any, values: Any, ignore: Any) -> dict[str, Any] | None:
-    from medgrade.checks.evidence import mask_slice
+    """The plot output of a judged call, from aggregates only (:mod:`medgrade.checks.heldout`)."""
+    from medgrade.checks import heldout
+    from medgrade.checks.evidence import scored
+    from medgrade.checks.segmentation import dice_score
     from medgrade.student.evidence import MIME
 
-    flat = [float(v) for v in values.ravel()] if spec.plot in ("roc", "confusion") else []
     if spec.plot == "masks":
         if values.shape != y_true.shape or values.ndim < 4:
             return None
-        pred, true, title = mask_slice(y_true, values, ignore)
-        record = {"schema": 1, "kind": "masks", "pred": pred.tolist(), "true": true.tolist(), "title": title}
+        record = heldout.dice_cases(dice_score(scored(values, ignore), y_true))
     elif spec.plot == "roc":
-        record = {"schema": 1, "kind": "roc", "y_true": y_true.tolist(), "scores": flat}
+        record = heldout.roc_curve(y_true, values)
     elif spec.plot == "confusion":
-        record = {"schema": 1, "kind": "confusion", "y_true": y_true.tolist(), "y_pred": [int(v) for v in flat],
-                  **({"labels": list(spec.classes)} if spec.classes else {})}
+        record = heldout.confusion_counts(y_true, values, spec.classes)
     else:
         return None
     return {"output_type": "display_data", "metadata": {},

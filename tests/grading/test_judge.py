@@ -152,7 +152,8 @@ def test_the_grader_judges_records_against_the_labels(tmp_path: Path) -> None:
     assert right.measured == [{"check": "judged", "name": "test AUC", "value": 1.0, "threshold": 0.9,
                                "direction": ">=", "passed": True}]
     (plot,) = right.outputs
-    assert plot["data"]["application/vnd.medgrade.plot+json"]["kind"] == "roc"
+    drawn = plot["data"]["application/vnd.medgrade.plot+json"]
+    assert drawn["kind"] == "roc_curve" and sorted(drawn) == ["fpr", "kind", "schema", "tpr"]  # no label in it
     wrong = _verdict(tmp_path, [float(v) for v in _scores(labels, "reversed")])
     assert wrong.message.startswith("CheckFailure: judge_predictions(test AUC): expected auc >= 0.900; "
                                     "observed 0.000 on the hidden labels (margin -0.900)")
@@ -293,7 +294,7 @@ def test_judged_masks_in_place_pass_a_right_answer_and_fail_wrong_ones(tmp_path,
         judged("masks", _masks(labels, "right") * 2, **MASK_KW)
 
 
-def test_the_grader_judges_masks_and_draws_the_failed_slice(tmp_path: Path) -> None:
+def test_the_grader_judges_masks_and_draws_the_dice_of_each_case(tmp_path: Path) -> None:
     labels = write_wmh(tmp_path / "data")
     spec = ('checks.judged("masks", m, metric="dice", at_least={"cpu": 0.65, "gpu": 0.65}, answers="wmh:test", '
             'n={"cpu": 3, "gpu": 3}, name="lesion Dice", plot="masks")')
@@ -312,10 +313,10 @@ def test_the_grader_judges_masks_and_draws_the_failed_slice(tmp_path: Path) -> N
     assert wrong.message.startswith("CheckFailure: judge_predictions(lesion Dice): expected dice >= 0.650")
     (plot,) = wrong.outputs
     drawn = plot["data"]["application/vnd.medgrade.plot+json"]
-    assert drawn["kind"] == "masks" and drawn["title"].startswith("hidden case 1, slice ")
-    z = int(drawn["title"].rsplit(" ", 1)[1])
-    assert np.array_equal(drawn["true"], (labels[0, :, :, z] == 1).astype(int))
-    assert np.array_equal(drawn["pred"], _masks(labels, "shifted")[0, 0, :, :, z])
+    # The Dice of each hidden case, never a voxel of its mask (that would be its label).
+    assert drawn["kind"] == "dice_cases" and sorted(drawn) == ["dice", "kind", "schema"]
+    assert len(drawn["dice"]) == 3  # the judged figure is their mean
+    assert wrong.measured[0]["value"] == pytest.approx(sum(drawn["dice"]) / 3, abs=1e-3)
 
 
 def test_release_lint_matches_the_metric_to_the_answer_key(tmp_path: Path) -> None:
