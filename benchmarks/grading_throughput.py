@@ -15,8 +15,12 @@ per-submission overhead beyond the notebook's compute ((wall x workers / N) - co
 coordinator's peak RSS (measured in the coordinator process itself, not its kernels).
 Targets on 2 cores: ratio >= 2, overhead < 1 s per submission, coordinator < 300 MB.
 
+``--probe-cost`` also grades the class with the verdict probes off (``MEDGRADE_PROBES=0``, see
+:mod:`medgrade.runner.probes`), right after the graded run with them, and prints what the probes
+cost as a ratio of the two walls; ``--no-nbgrader`` skips steps 1 and 2 to measure only that.
+
     python benchmarks/grading_throughput.py [--assignment 03_cnn_classification] [--students 12]
-                                            [--workers 2] [--profile cpu]
+                                            [--workers 2] [--profile cpu] [--probe-cost] [--no-nbgrader]
 """
 
 from __future__ import annotations
@@ -108,10 +112,24 @@ def nbgrader_class(root: Path, assignment: str, profile: str) -> float:
     return wall
 
 
-def medgrade_class(root: Path, assignment: str, workers: int, profile: str) -> dict[str, float]:
+def medgrade_class(root: Path, assignment: str, workers: int, profile: str, *, probes: bool = True) -> dict[str, float]:
+    from medgrade.runner.probes import OFF_VAR
+
     cmd = [sys.executable, "-c", _COORDINATOR, str(root), assignment, str(workers), profile]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root).stdout
+    env = {**os.environ, **({} if probes else {OFF_VAR: "0"})}
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def probe_cost(root: Path, args: argparse.Namespace, with_probes: dict[str, float]) -> None:
+    """The same class without the verdict probes: what they cost, as a ratio of the two walls."""
+    n = args.students
+    off = medgrade_class(root, args.assignment, args.workers, args.profile, probes=False)
+    print(f"medgrade grade without probes: {off['wall']:.1f} s wall, {n / off['wall'] * 60:.2f} submissions/min; "
+          f"scores {sorted(set(off['scores']))}")
+    extra = (with_probes["wall"] - off["wall"]) / n * args.workers
+    print(f"verdict probes cost: {with_probes['wall'] / off['wall']:.3f}x the wall without them "
+          f"({extra:+.2f} s per submission and kernel)")
 
 
 def main() -> None:
@@ -120,6 +138,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=12)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--probe-cost", action="store_true", help="also grade without the verdict probes")
+    parser.add_argument("--no-nbgrader", action="store_true", help="skip the notebook compute and nbgrader runs")
     args = parser.parse_args()
     n = args.students
     with tempfile.TemporaryDirectory(prefix="medgrade-bench-") as tmp:
@@ -127,13 +147,18 @@ def main() -> None:
         build_class(root, args.assignment, n)
         print(f"class: {n} submissions of {args.assignment} (the completed reference), "
               f"profile {args.profile}, {os.cpu_count()} cores")
-        compute = notebook_compute(root, args.assignment, args.profile)
-        print(f"notebook compute (plain nbclient, one submission): {compute:.1f} s")
-        nb_wall = nbgrader_class(root, args.assignment, args.profile)
-        print(f"nbgrader autograde: {nb_wall:.1f} s wall, {n / nb_wall * 60:.2f} submissions/min")
+        if not args.no_nbgrader:
+            compute = notebook_compute(root, args.assignment, args.profile)
+            print(f"notebook compute (plain nbclient, one submission): {compute:.1f} s")
+            nb_wall = nbgrader_class(root, args.assignment, args.profile)
+            print(f"nbgrader autograde: {nb_wall:.1f} s wall, {n / nb_wall * 60:.2f} submissions/min")
         mg = medgrade_class(root, args.assignment, args.workers, args.profile)
         print(f"medgrade grade --workers {args.workers}: {mg['wall']:.1f} s wall, "
               f"{n / mg['wall'] * 60:.2f} submissions/min; scores {sorted(set(mg['scores']))}")
+        if args.probe_cost:
+            probe_cost(root, args, mg)
+        if args.no_nbgrader:
+            return
         overhead = mg["wall"] * args.workers / n - compute
         print(f"throughput ratio medgrade/nbgrader: {nb_wall / mg['wall']:.2f}x (target >= 2)")
         print(f"medgrade overhead per submission beyond the notebook's compute: {overhead:+.2f} s (target < 1 s)")

@@ -28,7 +28,7 @@ from medgrade.grading.judge import forget_records
 from medgrade.profiles import Profile
 from medgrade.runner.kernel import Client
 from medgrade.runner.prepare import Prepared, TestCell
-from medgrade.runner.probes import ProbePlan, plan_probes
+from medgrade.runner.probes import OFF_FINDING, ProbePlan, plan_probes, probes_off
 from medgrade.runner.sandbox import KERNEL_NAME, evidence_dir
 from medgrade.runner.testrun import LIED, Execution, TestOutcome, TestRun
 from medgrade.runner.verdicts import TIMEOUT_ENAME
@@ -54,7 +54,10 @@ def execute(
     run = Execution(nb)
     tests = {t.index: t for t in prepared.tests}
     rng = rng or secrets.SystemRandom()
-    plan = plan_probes([(t.grade_id, nb.cells[t.index].source) for t in prepared.tests], rng)
+    plan = ProbePlan() if probes_off() else plan_probes([(t.grade_id, nb.cells[t.index].source)
+                                                         for t in prepared.tests], rng)
+    if probes_off():
+        run.findings.append(OFF_FINDING)
     # Async, as nbclient expects: with a blocking client its timeouts never fire.
     km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
     km.transport = "ipc"  # Unix sockets in the folder: they cross the empty network namespace

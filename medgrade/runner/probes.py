@@ -35,18 +35,26 @@ part is known word for word to the student: only its first line differs from its
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from medgrade.runner.verdicts import Observation
 
-__all__ = ["Probe", "ProbePlan", "plan_probes", "first_line", "misreport"]
+__all__ = ["Probe", "ProbePlan", "plan_probes", "first_line", "misreport", "OFF_VAR", "OFF_FINDING", "probes_off"]
+
+# For measuring what probes cost (benchmarks/grading_throughput.py --probe-cost) and nothing else:
+# set in the grader's environment (a kernel cannot reach it), and said in every result it touches.
+OFF_VAR = "MEDGRADE_PROBES"
+OFF_FINDING = (f"integrity: probes were off ({OFF_VAR}=0): a kernel that forged its verdicts would not have "
+               "been caught; grade again without it")
 
 # (runs clean, certainly raises): the same shape, so only evaluating the line tells them apart.
+# Identity only, no call: a notebook that rebinds a builtin's name (``sum = 0``) changes nothing.
 _FORMS = (("assert {b} is {b}", "assert {b} is not {b}"),
           ("assert not {b} is not {b}", "assert not {b} is {b}"),
-          ("assert type({b}) is type({b})", "assert type({b}) is not type({b})"))
+          ("assert [{b}][0] is {b}", "assert [{b}][0] is not {b}"))
 _BUILTINS = ("len", "abs", "print", "min", "max", "sorted", "range", "repr", "isinstance", "sum", "zip", "round")
 
 
@@ -73,6 +81,10 @@ class ProbePlan:
 
     def probes(self) -> list[Probe]:
         return [p for side in (self.before, self.after) for ps in side.values() for p in ps]
+
+
+def probes_off() -> bool:
+    return os.environ.get(OFF_VAR, "1") == "0"
 
 
 def first_line(rng: random.Random, *, fails: bool) -> str:

@@ -301,6 +301,18 @@ def test_honest_students_grade_as_without_attackers(attacked) -> None:
     assert _messages(r["wrong"]) == ["", "AssertionError"]
 
 
+def test_without_probes_the_forgery_works_and_every_result_says_they_were_off(attacked, monkeypatch) -> None:
+    """What the probes are for: the same notebook, graded with them switched off, earns full marks."""
+    from medgrade.runner.probes import OFF_FINDING, OFF_VAR
+
+    course, r = attacked
+    monkeypatch.setenv(OFF_VAR, "0")
+    (off,) = grade_class(course, ASSIGNMENT, ["input_transformer"], profile=TINY_PROFILE, data_root=None, workers=1,
+                         force=True)
+    assert (off.score, r["input_transformer"].score) == (5, 0)
+    assert f"{NOTEBOOK}: {OFF_FINDING}" in off.findings
+
+
 def test_the_nbgrader_engine_is_forged_and_says_it_is_not_tamper_resistant(attacked) -> None:
     """Last in this file: it regrades two students with nbgrader, for comparison."""
     from medgrade.cli.grade import NOT_TAMPER_RESISTANT
