@@ -15,8 +15,8 @@ per-submission overhead beyond the notebook's compute ((wall x workers / N) - co
 coordinator's peak RSS (measured in the coordinator process itself, not its kernels).
 Targets on 2 cores: ratio >= 2, overhead < 1 s per submission, coordinator < 300 MB.
 
-``--probe-cost`` also grades the class with the verdict probes off (``MEDGRADE_PROBES=0``, see
-:mod:`medgrade.runner.probes`), right after the graded run with them, and prints what the probes
+``--probe-cost`` then grades the class twice more, with the verdict probes off
+(``MEDGRADE_PROBES=0``, see :mod:`medgrade.runner.probes`) and on, and prints what the probes
 cost as a ratio of the two walls; ``--no-nbgrader`` skips steps 1 and 2 to measure only that.
 
     python benchmarks/grading_throughput.py [--assignment 03_cnn_classification] [--students 12]
@@ -121,14 +121,20 @@ def medgrade_class(root: Path, assignment: str, workers: int, profile: str, *, p
     return json.loads(out.strip().splitlines()[-1])
 
 
-def probe_cost(root: Path, args: argparse.Namespace, with_probes: dict[str, float]) -> None:
-    """The same class without the verdict probes: what they cost, as a ratio of the two walls."""
+def probe_cost(root: Path, args: argparse.Namespace) -> None:
+    """The same class without the verdict probes, then with them again: what they cost, as a ratio.
+
+    Both runs come after the graded run above, which warms the caches (data, torch) for them.
+    """
     n = args.students
-    off = medgrade_class(root, args.assignment, args.workers, args.profile, probes=False)
-    print(f"medgrade grade without probes: {off['wall']:.1f} s wall, {n / off['wall'] * 60:.2f} submissions/min; "
-          f"scores {sorted(set(off['scores']))}")
-    extra = (with_probes["wall"] - off["wall"]) / n * args.workers
-    print(f"verdict probes cost: {with_probes['wall'] / off['wall']:.3f}x the wall without them "
+    walls = {}
+    for probes in (False, True):
+        run = medgrade_class(root, args.assignment, args.workers, args.profile, probes=probes)
+        walls[probes] = run["wall"]
+        print(f"medgrade grade {'with' if probes else 'without'} probes: {run['wall']:.1f} s wall, "
+              f"{n / run['wall'] * 60:.2f} submissions/min; scores {sorted(set(run['scores']))}")
+    extra = (walls[True] - walls[False]) / n * args.workers
+    print(f"verdict probes cost: {walls[True] / walls[False]:.3f}x the wall without them "
           f"({extra:+.2f} s per submission and kernel)")
 
 
@@ -156,7 +162,7 @@ def main() -> None:
         print(f"medgrade grade --workers {args.workers}: {mg['wall']:.1f} s wall, "
               f"{n / mg['wall'] * 60:.2f} submissions/min; scores {sorted(set(mg['scores']))}")
         if args.probe_cost:
-            probe_cost(root, args, mg)
+            probe_cost(root, args)
         if args.no_nbgrader:
             return
         overhead = mg["wall"] * args.workers / n - compute

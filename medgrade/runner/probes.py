@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 
 from medgrade.runner.verdicts import Observation
 
-__all__ = ["Probe", "ProbePlan", "plan_probes", "first_line", "misreport", "OFF_VAR", "OFF_FINDING", "probes_off"]
+__all__ = ["Probe", "ProbePlan", "plan_probes", "first_line", "prefixed", "misreport", "OFF_VAR", "OFF_FINDING",
+           "probes_off"]
 
 # For measuring what probes cost (benchmarks/grading_throughput.py --probe-cost) and nothing else:
 # set in the grader's environment (a kernel cannot reach it), and said in every result it touches.
@@ -93,12 +94,21 @@ def first_line(rng: random.Random, *, fails: bool) -> str:
     return form.format(b=rng.choice(_BUILTINS))
 
 
+def prefixed(source: str, line: str) -> str:
+    """``source`` with ``line`` first, but after what must stay first: a cell magic, ``__future__`` imports."""
+    lines = source.split("\n")
+    at = 1 if lines[0].startswith("%%") else 0
+    futures = [i for i, text in enumerate(lines) if text.startswith("from __future__ import")]
+    at = max(at, futures[-1] + 1 if futures else 0)
+    return "\n".join([*lines[:at], line, *lines[at:]])
+
+
 def plan_probes(tests: Sequence[tuple[str, str]], rng: random.Random) -> ProbePlan:
     """A plan for ``tests`` (grade id, full source, in notebook order): where each probe runs."""
     plan = ProbePlan()
     for gid, source in tests:
         side = plan.before if rng.random() < 0.5 else plan.after
-        side.setdefault(gid, []).append(Probe(False, f"{first_line(rng, fails=True)}\n{source}", gid))
+        side.setdefault(gid, []).append(Probe(False, prefixed(source, first_line(rng, fails=True)), gid))
     if tests:
         gid = rng.choice([g for g, _ in tests])
         body = "\n".join(first_line(rng, fails=False) for _ in range(2))

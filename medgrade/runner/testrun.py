@@ -26,7 +26,7 @@ from medgrade.grading.scrub import scrub
 from medgrade.profiles import Profile
 from medgrade.runner.kernel import Client
 from medgrade.runner.prepare import TestCell
-from medgrade.runner.probes import Probe, first_line, misreport
+from medgrade.runner.probes import Probe, first_line, misreport, prefixed
 from medgrade.runner.seeding import seed_code
 from medgrade.runner.verdicts import Observation, anomalies, verdict_of
 
@@ -123,7 +123,7 @@ class TestRun:
     def test(self, test: TestCell, cell: NotebookNode, index: int) -> None:
         """Run ``test``'s cell in place; the grader's verdict goes to ``run.outcomes``."""
         self._before(test)
-        obs = self.client.observe_cell(cell, index, f"{first_line(self.rng, fails=False)}\n{cell.source}")
+        obs = self.client.observe_cell(cell, index, prefixed(cell.source, first_line(self.rng, fails=False)))
         records, structured = self._after()
         kept = [{k: r[k] for k in _MEASURED_KEYS} for r in records or []
                 if isinstance(r, dict) and _MEASURED_KEYS <= r.keys()]

@@ -80,3 +80,13 @@ def test_a_check_failure_is_rebuilt_from_its_fields_only_when_they_match_the_err
     assert stale_message == f"CheckFailure: {fields['message']}"  # the error's own text, not the stale fields
     odd = Observation("error", "<bad name>\nx", "v", True, ("x", "v"))
     assert verdict_of(odd, cell_timeout=4, hidden=NO_HIDDEN)[1] == "Error: v"
+
+
+def test_the_first_line_goes_after_what_must_stay_first() -> None:
+    from medgrade.runner.probes import prefixed
+
+    assert prefixed("x = 1\ny = 2", "L") == "L\nx = 1\ny = 2"
+    assert prefixed("%%capture\nx = 1", "L") == "%%capture\nL\nx = 1"
+    assert prefixed("# why\nfrom __future__ import annotations\nx = 1", "L") == \
+           "# why\nfrom __future__ import annotations\nL\nx = 1"
+    compile(prefixed("from __future__ import annotations\nx: int = 1", "assert len is len"), "<cell>", "exec")
