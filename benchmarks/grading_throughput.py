@@ -15,9 +15,11 @@ per-submission overhead beyond the notebook's compute ((wall x workers / N) - co
 coordinator's peak RSS (measured in the coordinator process itself, not its kernels).
 Targets on 2 cores: ratio >= 2, overhead < 1 s per submission, coordinator < 300 MB.
 
-``--probe-cost`` then grades the class twice more, with the verdict probes off
-(``MEDGRADE_PROBES=0``, see :mod:`medgrade.runner.probes`) and on, and prints what the probes
-cost as a ratio of the two walls; ``--no-nbgrader`` skips steps 1 and 2 to measure only that.
+``--probe-cost`` then grades each submission once more in this process, timing the grader's
+work on the verdict probes (:mod:`medgrade.runner.probes`) inside the same run, and prints
+what they cost as a ratio to the time without them (two separate runs, with
+``MEDGRADE_PROBES=0`` and without, differ by more than that on a shared machine);
+``--no-nbgrader`` skips steps 1 and 2.
 
     python benchmarks/grading_throughput.py [--assignment 03_cnn_classification] [--students 12]
                                             [--workers 2] [--profile cpu] [--probe-cost] [--no-nbgrader]
@@ -112,30 +114,52 @@ def nbgrader_class(root: Path, assignment: str, profile: str) -> float:
     return wall
 
 
-def medgrade_class(root: Path, assignment: str, workers: int, profile: str, *, probes: bool = True) -> dict[str, float]:
-    from medgrade.runner.probes import OFF_VAR
-
+def medgrade_class(root: Path, assignment: str, workers: int, profile: str) -> dict[str, float]:
     cmd = [sys.executable, "-c", _COORDINATOR, str(root), assignment, str(workers), profile]
-    env = {**os.environ, **({} if probes else {OFF_VAR: "0"})}
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root, env=env).stdout
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def probe_cost(root: Path, args: argparse.Namespace) -> None:
-    """The same class without the verdict probes, then with them again: what they cost, as a ratio.
+def probe_cost(root: Path, assignment: str, profile: str, students: int) -> None:
+    """What the verdict probes cost, measured inside one grading run of each submission.
 
-    Both runs come after the graded run above, which warms the caches (data, torch) for them.
+    Two separate runs (with and without probes) differ by more than the probes on a shared
+    machine, so the grader's time in probes (reseed, send, query: everything a probe adds) is
+    timed within the same runs, interleaved with the tests, and set against the time the
+    submissions took: the ratio is that time over the same time less the probes'.
     """
-    n = args.students
-    walls = {}
-    for probes in (False, True):
-        run = medgrade_class(root, args.assignment, args.workers, args.profile, probes=probes)
-        walls[probes] = run["wall"]
-        print(f"medgrade grade {'with' if probes else 'without'} probes: {run['wall']:.1f} s wall, "
-              f"{n / run['wall'] * 60:.2f} submissions/min; scores {sorted(set(run['scores']))}")
-    extra = (walls[True] - walls[False]) / n * args.workers
-    print(f"verdict probes cost: {walls[True] / walls[False]:.3f}x the wall without them "
-          f"({extra:+.2f} s per submission and kernel)")
+    from dataclasses import asdict
+
+    from medgrade.data.root import resolve_root
+    from medgrade.profiles import get_profile
+    from medgrade.runner.job import Job, run_job
+    from medgrade.runner.testrun import TestRun
+
+    spent = {"probes": 0.0, "count": 0}
+    real = TestRun.probe
+
+    def timed(self: TestRun, probe: object, test: object) -> None:
+        t0 = time.perf_counter()
+        try:
+            real(self, probe, test)  # type: ignore[arg-type]
+        finally:
+            spent["probes"] += time.perf_counter() - t0
+            spent["count"] += 1
+
+    TestRun.probe = timed  # type: ignore[method-assign]
+    try:
+        total, scores = 0.0, []
+        for i in range(students):
+            t0 = time.perf_counter()
+            out = run_job(Job(str(root), assignment, f"s{i:02d}", asdict(get_profile(profile)), str(resolve_root())))
+            total += time.perf_counter() - t0
+            scores.append(out.result.score)
+    finally:
+        TestRun.probe = real  # type: ignore[method-assign]
+    print(f"verdict probes: {spent['count']} probes took {spent['probes']:.2f} s of the {total:.1f} s that "
+          f"{students} submission(s) took one at a time (scores {sorted(set(scores))}): "
+          f"{total / (total - spent['probes']):.4f}x the time without them, "
+          f"{spent['probes'] / students:.2f} s per submission")
 
 
 def main() -> None:
@@ -162,7 +186,7 @@ def main() -> None:
         print(f"medgrade grade --workers {args.workers}: {mg['wall']:.1f} s wall, "
               f"{n / mg['wall'] * 60:.2f} submissions/min; scores {sorted(set(mg['scores']))}")
         if args.probe_cost:
-            probe_cost(root, args)
+            probe_cost(root, args.assignment, args.profile, n)
         if args.no_nbgrader:
             return
         overhead = mg["wall"] * args.workers / n - compute
