@@ -7,7 +7,9 @@ submissions (the completed reference, so every notebook does the same work), the
    grading executes) run once by plain nbclient, no sandbox, no grading (the floor any grader
    pays per submission);
 2. ``nbgrader autograde ASSIGNMENT`` on the whole class: nbgrader's one-student-at-a-time loop;
-3. ``medgrade grade`` on the same class with ``--workers`` kernels at once, sandboxed.
+3. ``medgrade grade`` on the same class with ``--workers`` kernels at once, sandboxed;
+4. what the sandbox costs each kernel at start-up, none against the old one and today's
+   (``benchmarks/sandbox_startup.py``, its rounds interleaved).
 
 Every kernel gets the same conditions (the profile's thread count, data root, seeds), so the
 difference is the graders'. Printed: wall time and throughput of each, their ratio, medgrade's
@@ -168,7 +170,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=12)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--probe-cost", action="store_true", help="also grade without the verdict probes")
+    parser.add_argument("--sandbox-rounds", type=int, default=5, help="kernel starts timed per sandbox kind")
+    parser.add_argument("--probe-cost", action="store_true", help="also time the verdict probes, in one run")
     parser.add_argument("--no-nbgrader", action="store_true", help="skip the notebook compute and nbgrader runs")
     args = parser.parse_args()
     n = args.students
@@ -193,6 +196,9 @@ def main() -> None:
         print(f"throughput ratio medgrade/nbgrader: {nb_wall / mg['wall']:.2f}x (target >= 2)")
         print(f"medgrade overhead per submission beyond the notebook's compute: {overhead:+.2f} s (target < 1 s)")
         print(f"medgrade coordinator peak RSS: {mg['peak_mb']:.0f} MB (target < 300 MB)")
+    from sandbox_startup import measure, report
+
+    print("\n".join(report(measure(args.sandbox_rounds))))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ MedgradeError                  anything medgrade reports to a user on purpose
  |    +-- UnknownAssignment    an assignment id that the course does not have
  +-- CourseError               the course directory is missing something it needs
  +-- DataError                 a dataset stand-in is missing, stale or corrupted
+ +-- SandboxUnavailable        the kernel's sandbox cannot be built on this machine
  +-- SubmissionError           one student's submission cannot be graded as is
  +-- ValidationFailure         the autograder's fairness proof did not hold
 
@@ -22,6 +23,7 @@ __all__ = [
     "UnknownAssignment",
     "CourseError",
     "DataError",
+    "SandboxUnavailable",
     "SubmissionError",
     "ValidationFailure",
 ]
@@ -51,6 +53,10 @@ class CourseError(MedgradeError):
 
 class DataError(MedgradeError):
     """A dataset stand-in is missing, stale or corrupted; the message says how to repair it."""
+
+
+class SandboxUnavailable(MedgradeError):
+    """Student code would run unconfined here; the message says what is missing and how to get it."""
 
 
 class SubmissionError(MedgradeError):

@@ -26,7 +26,10 @@ class Profile:
 
     Times are seconds: ``cell_timeout`` per notebook cell, ``notebook_budget`` for the whole
     notebook, ``test_budget`` for one call into student code from a hidden test. Hidden tests
-    train on ``train_subset`` images for ``train_steps`` optimiser steps.
+    train on ``train_subset`` images for ``train_steps`` optimiser steps. Beside ``memory_mb``
+    (resident memory plus the sandbox's tmpfs), the kernel's sandbox holds ``shm_mb`` in
+    ``/dev/shm``, ``tmp_mb`` in ``/tmp``, ``disk_mb`` in its folder, and ``processes``
+    processes and threads.
     """
 
     name: str
@@ -39,6 +42,10 @@ class Profile:
     test_budget: int
     threads: int
     deterministic: bool
+    shm_mb: int
+    tmp_mb: int
+    disk_mb: int
+    processes: int
 
 
 PROFILES: dict[str, Profile] = {
@@ -54,6 +61,10 @@ PROFILES: dict[str, Profile] = {
         test_budget=15,
         threads=1,
         deterministic=True,
+        shm_mb=256,
+        tmp_mb=256,
+        disk_mb=1024,
+        processes=256,
     ),
     # The grading container: one GPU slot, full budgets.
     "gpu": Profile(
@@ -67,6 +78,10 @@ PROFILES: dict[str, Profile] = {
         test_budget=120,
         threads=4,
         deterministic=False,
+        shm_mb=2048,
+        tmp_mb=1024,
+        disk_mb=4096,
+        processes=1024,
     ),
 }
 

@@ -128,3 +128,15 @@ def test_constraints_pin_everything_the_container_installs() -> None:
     assert sorted(needed - set(pins)) == []
     wrong = {n: (metadata.version(n), pins[n]) for n in needed if metadata.version(n) != pins[n]}
     assert wrong == {}, "installed version differs from constraints.txt"
+
+
+def test_the_container_flags_documented_are_the_ones_grading_asks_for() -> None:
+    """The flags `medgrade grade` prints where a container refuses the sandbox, in the README and Dockerfile."""
+    from medgrade.runner.isolation import CONTAINER_FLAGS
+
+    readme = re.sub(r"\s*\\\n\s*", " ", (REPO / "README.md").read_text())
+    docker_run = next(line for line in readme.splitlines() if line.startswith("docker run"))
+    for flag in re.findall(r"--security-opt \S+", CONTAINER_FLAGS):
+        assert flag in docker_run, flag
+        assert flag.split()[1] in DOCKERFILE.read_text(), flag
+    assert "libseccomp2" in DOCKERFILE.read_text() and "libseccomp2" in APPTAINER.read_text()

@@ -275,7 +275,7 @@ def _versions() -> dict[str, str]:
 
 def calibrate_assignment(
     course: Course, assignment: str, *, seeds: int, profile: Profile, workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, unconfined: bool = False,
 ) -> Calibration:
     """Grade the reference and every mutant at seeds 0..``seeds``-1; write the record and figure."""
     course.require(assignment)
@@ -291,7 +291,7 @@ def calibrate_assignment(
         scratch = place_columns(course, assignment, Path(tmp), mutants, blank=False)
         for seed in range(seeds):
             results = grade_class(scratch, assignment, columns, profile=profile, data_root=resolve_root(),
-                                  workers=workers or default_workers(), seed=seed)
+                                  workers=workers or default_workers(), seed=seed, unconfined=unconfined)
             for r in results:
                 col = label[r.student]
                 for t in r.tests:

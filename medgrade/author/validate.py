@@ -156,7 +156,7 @@ def calibration_problems(course: Course, assignment: str, scratch: Course, profi
 
 
 def validate_assignment(
-    course: Course, assignment: str, *, profile: Profile, workers: int | None = None
+    course: Course, assignment: str, *, profile: Profile, workers: int | None = None, unconfined: bool = False
 ) -> ValidationReport:
     """Grade reference, blank release and mutants in a scratch course; compare per test."""
     course.require(assignment)
@@ -166,7 +166,7 @@ def validate_assignment(
         scratch = place_columns(course, assignment, Path(tmp), mutants)
         # The same engine, profile and data as students get.
         results = grade_class(scratch, assignment, [c.student for c in columns], profile=profile,
-                              data_root=resolve_root(), workers=workers or default_workers())
+                              data_root=resolve_root(), workers=workers or default_workers(), unconfined=unconfined)
         problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
         problems += calibration_problems(course, assignment, scratch, profile)
     by_student = {r.student: r for r in results}

@@ -8,7 +8,7 @@ import click
 
 from medgrade.author.calibrate import calibrate_assignment
 from medgrade.author.calibrate import reanalyse as reanalyse_record
-from medgrade.cli.options import course_dir_option, profile_option
+from medgrade.cli.options import course_dir_option, profile_option, unconfined_option
 from medgrade.course import Course
 from medgrade.profiles import get_profile
 
@@ -23,8 +23,9 @@ from medgrade.profiles import get_profile
               help="Grade nothing: re-derive the committed record's verdicts and figure from its figures.")
 @course_dir_option
 @profile_option
+@unconfined_option
 def calibrate(assignment: str, seeds: int, workers: int | None, course_dir: str | None, profile: str,
-              reanalyse: bool) -> None:
+              reanalyse: bool, unconfined: bool) -> None:
     """Measure ASSIGNMENT's thresholds across seeds; write reference_solutions/A/calibration.json.
 
     Exits 1 when the reference fails a test in some seed, a mutant passes a test it must fail
@@ -42,7 +43,7 @@ def calibrate(assignment: str, seeds: int, workers: int | None, course_dir: str 
     else:
         click.echo(f"calibrating {name}: reference and mutants at {seeds} seeds ({profile} profile) ...", err=True)
         result = calibrate_assignment(course, name, seeds=seeds, profile=get_profile(profile), workers=workers,
-                                      progress=progress)
+                                      progress=progress, unconfined=unconfined)
     click.echo(result.table())
     if result.problems:
         click.echo(f"calibration found {len(result.problems)} problem(s) in {name}", err=True)

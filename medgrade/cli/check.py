@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from medgrade.cli.options import profile_option
+from medgrade.cli.options import profile_option, unconfined_option
 from medgrade.course import Course
 from medgrade.data.root import resolve_root
 from medgrade.profiles import get_profile
@@ -21,7 +21,8 @@ from medgrade.student.selfcheck import format_report
 @click.option("--course-dir", type=click.Path(file_okay=False, exists=True), default=".", show_default=True,
               help="The course folder holding release/.")
 @profile_option
-def check(notebook: str, assignment: str | None, course_dir: str, profile: str) -> None:
+@unconfined_option
+def check(notebook: str, assignment: str | None, course_dir: str, profile: str, unconfined: bool) -> None:
     """Run NOTEBOOK's public tests in a sandboxed kernel with the grading profile's budgets.
 
     Prints each test's status and message, and first what would stop or flag grading (an
@@ -29,7 +30,7 @@ def check(notebook: str, assignment: str | None, course_dir: str, profile: str) 
     """
     data = resolve_root()
     report = run_check(Course(Path(course_dir).resolve()), Path(notebook), profile=get_profile(profile),
-                       assignment=assignment, data_root=data if data.is_dir() else None)
+                       assignment=assignment, data_root=data if data.is_dir() else None, unconfined=unconfined)
     click.echo(format_report(report))
     if not report.ok:
         sys.exit(1)

@@ -7,7 +7,7 @@ import sys
 import click
 
 from medgrade.author.release import generate_release
-from medgrade.cli.options import course_dir_option, profile_option
+from medgrade.cli.options import course_dir_option, profile_option, unconfined_option
 from medgrade.course import Course
 from medgrade.data import generate_all
 from medgrade.data.root import resolve_root
@@ -21,7 +21,8 @@ from medgrade.profiles import get_profile
 @click.command()
 @course_dir_option
 @profile_option
-def demo(course_dir: str | None, profile: str) -> None:
+@unconfined_option
+def demo(course_dir: str | None, profile: str, unconfined: bool) -> None:
     """Generate data, release 01, grade a sample class of seven, write gradebook/grades.csv."""
     course = Course.at(course_dir)
     root = resolve_root()
@@ -39,6 +40,7 @@ def demo(course_dir: str | None, profile: str) -> None:
         course, DEMO_ASSIGNMENT, [s.name for s in students],
         profile=get_profile(profile), expected={s.name: s.expected for s in students},
         force=True,  # the demo shows grading; a TA's rerun would keep unchanged results
+        unconfined=unconfined,
     )
     out = course.gradebook_dir / "grades.csv"
     run = run_nbgrader(course.root, "export", "--to", str(out))

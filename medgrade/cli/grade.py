@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from medgrade.cli.options import course_dir_option, profile_option
+from medgrade.cli.options import course_dir_option, profile_option, unconfined_option
 from medgrade.course import Course
 from medgrade.grading.report import grade_and_report
 from medgrade.profiles import get_profile
@@ -34,19 +34,23 @@ NOT_TAMPER_RESISTANT = (  # printed by every run of --engine nbgrader
                    "must see the course and data at the same paths. Default: this machine's pool.")
 @course_dir_option
 @profile_option
+@unconfined_option
 def grade(
     assignment: str, students: tuple[str, ...], workers: int | None, force: bool, engine: str,
     gpus: str | None, slots_per_gpu: int, scheduler: str | None, course_dir: str | None, profile: str,
+    unconfined: bool,
 ) -> None:
     """Grade submitted/*/ASSIGNMENT; write autograded/, the gradebook and result JSON.
 
-    Each submission runs in a fresh kernel with no network, a scrubbed environment, a memory
-    cap and the profile's time budgets. A rerun skips unchanged submissions and resumes an
-    interrupted batch.
+    Each submission runs in a fresh kernel, sandboxed (no network, nothing of the course but
+    its own folder, an unprivileged user), with a memory cap and the profile's time budgets;
+    where the sandbox cannot be built, grading stops unless --unconfined. A rerun skips
+    unchanged submissions and resumes an interrupted batch.
     """
     course = Course.at(course_dir)
     if engine == "nbgrader":
         click.echo(NOT_TAMPER_RESISTANT, err=True)
     devices = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
     grade_and_report(course, assignment, list(students), profile=get_profile(profile), workers=workers,
-                     force=force, engine=engine, gpus=devices, slots_per_gpu=slots_per_gpu, scheduler=scheduler)
+                     force=force, engine=engine, gpus=devices, slots_per_gpu=slots_per_gpu, scheduler=scheduler,
+                     unconfined=unconfined)

@@ -16,6 +16,13 @@ course_dir_option: Callable[[Any], Any] = click.option(
     help="The nbgrader course directory (default: the current directory).",
 )
 
+unconfined_option: Callable[[Any], Any] = click.option(
+    "--unconfined",
+    is_flag=True,
+    help="Where the kernel's sandbox cannot be built, run student code without it (every result says "
+         "so). Without this flag such a machine refuses to grade.",
+)
+
 profile_option: Callable[[Any], Any] = click.option(
     "--profile",
     type=click.Choice(sorted(PROFILES)),

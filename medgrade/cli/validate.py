@@ -7,7 +7,7 @@ import sys
 import click
 
 from medgrade.author.validate import validate_assignment
-from medgrade.cli.options import course_dir_option, profile_option
+from medgrade.cli.options import course_dir_option, profile_option, unconfined_option
 from medgrade.course import Course
 from medgrade.profiles import get_profile
 
@@ -18,14 +18,17 @@ from medgrade.profiles import get_profile
               help="Submissions graded at once (default: one per CPU core).")
 @course_dir_option
 @profile_option
-def validate(assignments: tuple[str, ...], workers: int | None, course_dir: str | None, profile: str) -> None:
+@unconfined_option
+def validate(assignments: tuple[str, ...], workers: int | None, course_dir: str | None, profile: str,
+             unconfined: bool) -> None:
     """Grade the reference and the blank release of each ASSIGNMENT (default: all)."""
     course = Course.at(course_dir)
     names = [course.require(a) for a in assignments] or course.assignments()
     failed = []
     for name in names:
         click.echo(f"validating {name} ...")
-        report = validate_assignment(course, name, profile=get_profile(profile), workers=workers)
+        report = validate_assignment(course, name, profile=get_profile(profile), workers=workers,
+                                     unconfined=unconfined)
         click.echo(report.table())
         if not report.ok:
             failed.append(name)

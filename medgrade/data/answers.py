@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 
 from medgrade.errors import UsageError
+from medgrade.scratch import private_dir
 
 __all__ = ["ANSWER_KEYS", "Answer", "LabelArray", "MaskVolumes", "load_answer", "answer_labels", "withheld_view"]
 
@@ -143,9 +144,7 @@ def answer_labels(data_root: str | os.PathLike[str] | None, answers: str, n: int
 
 
 def _views_dir() -> Path:
-    folder = Path(tempfile.gettempdir()) / "medgrade-views"
-    folder.mkdir(mode=0o755, exist_ok=True)
-    return folder
+    return private_dir("views")  # per grader user; a root grader stages the copies for its kernels
 
 
 def _view(key: AnswerKey, real: Path, answers: str) -> Path:

@@ -18,7 +18,7 @@ from medgrade.results import SubmissionResult, TestResult
 
 __all__ = ["CAUSES", "failure_cause", "integrity_flags", "render_class_report"]
 
-CAUSES = ("wrong answer", "timeout", "crash", "out of memory", "not gradable", "other")
+CAUSES = ("wrong answer", "timeout", "crash", "out of memory", "out of space or processes", "not gradable", "other")
 # An integrity flag is a finding about the student's notebook (a protected cell changed, or the
 # integrity scan's "integrity: ..." findings), not a protection the grading machine lacked.
 _INTEGRITY = re.compile(r"\bcell \S+ was (edited|deleted)\b|(^|: )integrity: ")
@@ -35,6 +35,8 @@ def failure_cause(result: SubmissionResult, test: TestResult) -> str | None:
         return "not gradable"
     if "ran out of memory" in text:
         return "out of memory"
+    if "ran out of space" in text or "ran out of processes" in text:
+        return "out of space or processes"
     if "per-cell limit" in text or "budget" in text:
         return "timeout"
     if "kernel died" in text or "could not start" in text:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from medgrade import __version__
 from medgrade.errors import MedgradeError, UsageError
 from medgrade.profiles import Profile
+from medgrade.runner.isolation import sandbox_problem
 from medgrade.runner.job import Job, JobOutput, run_job
 from medgrade.runner.slots import DeviceSlot, claim_slot, detect_gpus, plan_slots
 
@@ -76,8 +77,10 @@ def run_on_worker(job: Job) -> JobOutput:
 
 
 def worker_facts(shared: list[str]) -> dict[str, Any]:
-    """Runs on each worker before grading: its medgrade version, the shared paths it lacks, its GPUs."""
-    return {"version": __version__, "missing": [p for p in shared if not Path(p).is_dir()], "gpus": detect_gpus()}
+    """Runs on each worker before grading: its medgrade version, the shared paths it lacks, its GPUs,
+    and why it cannot build the kernel's sandbox (None when it can)."""
+    return {"version": __version__, "missing": [p for p in shared if not Path(p).is_dir()], "gpus": detect_gpus(),
+            "sandbox": sandbox_problem()}
 
 
 def _connect(address: str) -> Client:
@@ -105,7 +108,8 @@ def _no_workers(address: str, gpu: bool, waited: float) -> UsageError:
                       f"(`{start}`) and rerun: finished submissions are kept (MEDGRADE_WORKER_WAIT sets the wait)")
 
 
-def _check_workers(client: Client, address: str, profile: Profile, shared: list[Path]) -> None:
+def _check_workers(client: Client, address: str, profile: Profile, shared: list[Path], unconfined: bool = False
+                   ) -> None:
     """Fail fast, with the fix, when no worker can grade this class as the coordinator would."""
     gpu, wait = profile.device == "cuda", _worker_wait()
     deadline = time.monotonic() + wait
@@ -127,6 +131,8 @@ def _check_workers(client: Client, address: str, profile: Profile, shared: list[
             problems.append(f"{worker} cannot see {', '.join(f['missing'])}")
         if gpu and not f["gpus"]:
             problems.append(f"{worker} offers the GPU resource but sees no CUDA device")
+        if f.get("sandbox") and not unconfined:
+            problems.append(f"{worker} cannot build the kernel's sandbox: {f['sandbox']}")
     if problems:
         raise UsageError("the Dask workers cannot grade this class: " + "; ".join(problems) + ". Workers need "
                          "the same medgrade, and the course and data at the same paths (a shared filesystem)")
@@ -199,11 +205,12 @@ class _DaskRounds:
 
 
 @contextmanager
-def dask_rounds(address: str, *, profile: Profile, shared: list[Path]) -> Iterator[_DaskRounds]:
+def dask_rounds(address: str, *, profile: Profile, shared: list[Path], unconfined: bool = False
+                ) -> Iterator[_DaskRounds]:
     """Connect to the scheduler at ``address``, check its workers, yield the rounds, then disconnect."""
     client = _connect(address)
     try:
-        _check_workers(client, address, profile, shared)
+        _check_workers(client, address, profile, shared, unconfined)
         yield _DaskRounds(client, address, profile)
     finally:
         client.close(timeout=CONNECT_TIMEOUT)

@@ -26,8 +26,10 @@ from medgrade.course import Course
 from medgrade.gradebook.nbgrader_db import record_result
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult
+from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.job import Job, JobOutput, run_job
-from medgrade.runner.slots import DeviceSlot, claim_slot
+from medgrade.runner.sandbox import check_data_access
+from medgrade.runner.slots import DeviceSlot, claim_slot, cpu_slots
 
 __all__ = ["fingerprint", "grade_class", "result_path", "atomic_write", "Rounds", "RETRIES"]
 
@@ -49,9 +51,14 @@ def result_path(course: Course, assignment: str, student: str) -> Path:
     return course.gradebook_dir / "results" / assignment / f"{student}.json"
 
 
-def fingerprint(course: Course, assignment: str, student: str, profile: Profile, seed: int = 0) -> str:
-    """Hash of everything a grade depends on: submission, source, release, profile, seed, version."""
-    h = hashlib.sha256(f"{__version__}\0{profile}\0".encode() + (f"seed {seed}\0".encode() if seed else b""))
+def fingerprint(course: Course, assignment: str, student: str, profile: Profile, seed: int = 0,
+                unconfined: bool = False) -> str:
+    """Hash of everything a grade depends on: submission, source, release, profile, seed, version.
+
+    A grade made ``unconfined`` is made again once the sandbox can be built.
+    """
+    h = hashlib.sha256(f"{__version__}\0{profile}\0".encode() + (f"seed {seed}\0".encode() if seed else b"")
+                       + (b"unconfined\0" if unconfined else b""))
     folders = [course.submitted / student / assignment, course.source / assignment, course.release / assignment]
     for folder in folders:
         for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
@@ -141,15 +148,23 @@ def grade_class(
     slots: list[DeviceSlot] | None = None,
     scheduler: str | None = None,
     seed: int = 0,
+    unconfined: bool = False,
 ) -> list[SubmissionResult]:
     """Grade ``students``; return their results in input order, reused ones included.
 
     ``slots`` gives each worker process its device (see :mod:`medgrade.runner.slots`); the
-    default is ``workers`` CPU slots. With ``scheduler`` (a Dask scheduler's address) the jobs
-    run on that cluster instead (:mod:`medgrade.grading.dask_backend`); ``workers`` and
-    ``slots`` are then ignored, and this process still writes every result. ``seed`` (0 for
+    default is ``workers`` CPU slots, each pinned to its share of the cores. With ``scheduler``
+    (a Dask scheduler's address) the jobs run on that cluster instead
+    (:mod:`medgrade.grading.dask_backend`); ``workers`` and ``slots`` are then ignored, and this
+    process still writes every result. ``seed`` (0 for
     students) seeds the kernel and is what hidden tests read with ``grading_seed()``.
+
+    Before any student code runs, the kernel's sandbox must be buildable here (and on every Dask
+    worker); otherwise :class:`~medgrade.errors.SandboxUnavailable` says why, unless
+    ``unconfined`` allows grading without it (each result then says so).
     """
+    if scheduler is None:
+        check_data_access(find_sandbox(unconfined=unconfined), data_root)
     results: dict[str, SubmissionResult] = {}
 
     def done(result: SubmissionResult, reused: bool) -> None:
@@ -159,19 +174,19 @@ def grade_class(
 
     jobs: list[Job] = []
     for s in students:
-        fp = fingerprint(course, assignment, s, profile, seed)
+        fp = fingerprint(course, assignment, s, profile, seed, unconfined)
         prev = None if force else _previous(course, assignment, s)
         if prev is not None and prev.fingerprint == fp:
             done(prev, True)
         else:
             data = str(data_root) if data_root else None
-            jobs.append(Job(str(course.root), assignment, s, asdict(profile), data, fp, seed))
+            jobs.append(Job(str(course.root), assignment, s, asdict(profile), data, fp, seed, unconfined))
     if jobs and scheduler is not None:
         from medgrade.grading.dask_backend import dask_rounds  # Dask is optional: imported only here
 
         shared = [course.root] + ([data_root] if data_root else [])  # every worker must see these
-        with dask_rounds(scheduler, profile=profile, shared=shared) as rounds:
+        with dask_rounds(scheduler, profile=profile, shared=shared, unconfined=unconfined) as rounds:
             _drive(course, jobs, rounds, done)
     elif jobs:
-        _drive(course, jobs, _local_rounds(slots or [DeviceSlot() for _ in range(workers)]), done)
+        _drive(course, jobs, _local_rounds(slots or cpu_slots(workers)), done)
     return [results[s] for s in students]

@@ -19,6 +19,7 @@ from medgrade.grading.integrity import integrity_csv
 from medgrade.grading.nbgrader_backend import autograde_class, default_workers
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult
+from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.slots import plan_slots
 
 __all__ = ["grade_and_report", "summary_table", "write_result"]
@@ -91,6 +92,7 @@ def grade_and_report(
     gpus: list[str] | None = None,
     slots_per_gpu: int = 1,
     scheduler: str | None = None,
+    unconfined: bool = False,
 ) -> list[SubmissionResult]:
     """Grade ``students`` (default: everyone who submitted), print progress and a summary.
 
@@ -117,6 +119,11 @@ def grade_and_report(
         slots = plan_slots(profile, workers=workers or (None if profile.device == "cuda" else default_workers()),
                            gpus=gpus, slots_per_gpu=slots_per_gpu)
         where = f"with {len(slots)} worker(s) on {', '.join(sorted({slot.describe() for slot in slots}))}"
+        if len(slots) > 1 and all(slot.cpus for slot in slots):
+            where += ", each pinned to its own core(s)" if len({c for s in slots for c in s.cpus}) == sum(
+                len(s.cpus) for s in slots) else ", pinned to shared cores"
+    if engine == "medgrade" and scheduler is None:
+        find_sandbox(unconfined=unconfined)  # before anything is written: no sandbox, no grading
     _ensure_in_gradebook(course, assignment)
     n_workers = len(slots)
     click.echo(f"grading {len(todo)} submission(s) of {assignment} on the {profile.name} profile "
@@ -140,7 +147,7 @@ def grade_and_report(
     else:
         results = grade_class(course, assignment, todo, profile=profile, data_root=resolve_root(),
                               workers=n_workers, force=force, progress=progress, slots=slots,
-                              scheduler=scheduler)
+                              scheduler=scheduler, unconfined=unconfined)
     flagged = [r for r in results if r.findings]
     click.echo("")
     click.echo(summary_table(results, expected))

@@ -77,7 +77,7 @@ ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 export PYTHONPATH="$HERE/lib${{PYTHONPATH:+:$PYTHONPATH}}"
 export MEDGRADE_DATA="${{MEDGRADE_DATA:-$HERE/data}}"
 exec "${{MEDGRADE_PYTHON:-python3}}" -m medgrade.interop.gradescope_run \\
-    --root "$ROOT" --course "$HERE/course" --assignment {assignment} --profile {profile}
+    --root "$ROOT" --course "$HERE/course" --assignment {assignment} --profile {profile}{unconfined}
 """
 
 
@@ -162,8 +162,12 @@ def _zip_tree(folder: Path, dest: Path) -> None:
                 z.writestr(info, path.read_bytes())
 
 
-def build_gradescope_autograder(course: Course, assignment: str, dest: Path, *, profile: str = "cpu") -> Path:
-    """Write ``dest`` (an ``autograder.zip``) that grades one submission of ``assignment``."""
+def build_gradescope_autograder(course: Course, assignment: str, dest: Path, *, profile: str = "cpu",
+                                unconfined: bool = False) -> Path:
+    """Write ``dest`` (an ``autograder.zip``) that grades one submission of ``assignment``.
+
+    Its ``run_autograder`` refuses to grade where the sandbox cannot be built, unless ``unconfined``.
+    """
     course.require(assignment)
     if not (course.release / assignment).is_dir():
         raise FileNotFoundError(f"{course.release / assignment} is missing: run `medgrade release {assignment}` first")
@@ -175,7 +179,8 @@ def build_gradescope_autograder(course: Course, assignment: str, dest: Path, *, 
         (root / "requirements.txt").write_text(requirements())
         shutil.copy(constraints_file(course), root / "constraints.txt")
         (root / "setup.sh").write_text(SETUP_SH)
-        (root / "run_autograder").write_text(RUN_AUTOGRADER.format(assignment=assignment, profile=profile))
+        (root / "run_autograder").write_text(RUN_AUTOGRADER.format(
+            assignment=assignment, profile=profile, unconfined=" --unconfined" if unconfined else ""))
         dest.parent.mkdir(parents=True, exist_ok=True)
         _zip_tree(root, dest)
     return dest

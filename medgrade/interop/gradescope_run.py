@@ -14,8 +14,10 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from medgrade.course import Course
+from medgrade.errors import SandboxUnavailable
 from medgrade.interop.gradescope import hidden_test_ids, results_json
 from medgrade.profiles import get_profile
 from medgrade.runner.job import Job, run_job
@@ -49,8 +51,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--course", required=True)
     parser.add_argument("--assignment", required=True)
     parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--unconfined", action="store_true")
     args = parser.parse_args(argv)
     root = Path(args.root)
+    try:
+        out = _grade(root, args)
+    except SandboxUnavailable as e:  # nothing of the student's ran: say so, to the student and the instructor
+        out = {"score": 0.0, "execution_time": 0.0,
+               "output": f"The autograder could not build its sandbox, so nothing was graded: {e}. "
+                         "Tell your instructor; your submission is kept.",
+               "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
+        _write(root, out)
+        print(out["output"])
+        return 1
+    _write(root, out)
+    print(out["output"])
+    return 0
+
+
+def _write(root: Path, out: dict[str, Any]) -> None:
+    (root / "results").mkdir(parents=True, exist_ok=True)
+    (root / "results" / "results.json").write_text(json.dumps(out, indent=2))
+
+
+def _grade(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="medgrade-gs-course-") as tmp:
         course = Course(Path(tmp) / "course")
         shutil.copytree(args.course, course.root)
@@ -59,13 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                            course.submitted / STUDENT / args.assignment)
         data = os.environ.get("MEDGRADE_DATA")
         job = Job(str(course.root), args.assignment, STUDENT, asdict(get_profile(args.profile)),
-                  data if data and Path(data).is_dir() else None)
+                  data if data and Path(data).is_dir() else None, unconfined=args.unconfined)
         result = run_job(job).result
-        out = results_json(result, hidden_test_ids(sources))
-    (root / "results").mkdir(parents=True, exist_ok=True)
-    (root / "results" / "results.json").write_text(json.dumps(out, indent=2))
-    print(out["output"])
-    return 0
+        return results_json(result, hidden_test_ids(sources))
 
 
 if __name__ == "__main__":

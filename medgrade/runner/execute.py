@@ -20,7 +20,6 @@ from pathlib import Path
 
 import psutil
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 
@@ -29,10 +28,10 @@ from medgrade.profiles import Profile
 from medgrade.runner.kernel import Client
 from medgrade.runner.prepare import Prepared, TestCell
 from medgrade.runner.probes import OFF_FINDING, ProbePlan, plan_probes, probes_off
-from medgrade.runner.sandbox import KERNEL_NAME, evidence_dir
+from medgrade.runner.sandbox import KERNEL_NAME, SandboxKernelManager, connection_file, evidence_dir
 from medgrade.runner.testrun import LIED, Execution, TestOutcome, TestRun
 from medgrade.runner.verdicts import TIMEOUT_ENAME
-from medgrade.runner.watchdog import Watchdog
+from medgrade.runner.watchdog import Caps, Watchdog
 
 __all__ = ["TestOutcome", "Execution", "execute", "TAMPERED"]
 
@@ -42,13 +41,16 @@ TAMPERED = ("not scored: the kernel misreported a check whose outcome the grader
 
 def execute(
     prepared: Prepared, *, workdir: Path, spec_dir: Path, env: dict[str, str], profile: Profile, seed: int = 0,
-    data_root: Path | None = None, rng: random.Random | None = None,
+    data_root: Path | None = None, caps: Caps | None = None, confined: bool = False,
+    rng: random.Random | None = None,
 ) -> Execution:
     """Execute ``prepared.notebook`` in a fresh sandboxed kernel; never raises for student errors.
 
     A test cell with ``checks.judged`` calls passes only if it ran without error and the
     grader's judgement of its records (against the labels under ``data_root``) passes too.
-    ``rng`` places the probes (a secret one by default: the kernel must not predict them).
+    ``workdir`` is the kernel's folder as the kernel sees it; ``confined``, the grader reaches it
+    through the sandbox (:class:`~medgrade.runner.sandbox.SandboxKernelManager`). ``rng`` places
+    the probes (a secret one by default: the kernel must not predict them).
     """
     nb = prepared.notebook
     run = Execution(nb)
@@ -59,19 +61,21 @@ def execute(
     if probes_off():
         run.findings.append(OFF_FINDING)
     # Async, as nbclient expects: with a blocking client its timeouts never fire.
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
+    specs = KernelSpecManager(kernel_dirs=[str(spec_dir)])
+    km = SandboxKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, confined=confined)
     km.transport = "ipc"  # Unix sockets in the folder: they cross the empty network namespace
     km.ip = str(workdir / "kernel")
-    km.connection_file = str(spec_dir / "connection.json")  # in the sandbox: no other kernel sees it
+    km.connection_file = str(connection_file(spec_dir))  # beside the kernelspec: only this kernel sees it
     client = Client(nb, km=km, timeout=profile.cell_timeout, allow_errors=True, interrupt_on_timeout=True,
                     error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "", "traceback": []},
-                    resources={"metadata": {"path": str(workdir)}}, startup_timeout=120)
+                    resources={"metadata": {"path": str(spec_dir if confined else workdir)}},  # the launcher's cwd
+                    startup_timeout=120)
     start = time.monotonic()
     try:
         with client.setup_kernel(env=env):
             pid = km.provisioner.process.pid  # type: ignore[union-attr]
-            with Watchdog(pid, memory_mb=profile.memory_mb, budget_s=profile.notebook_budget) as dog:
-                runner = TestRun(client, run, profile, seed, evidence_dir(workdir), data_root, rng)
+            with Watchdog(pid, memory_mb=profile.memory_mb, budget_s=profile.notebook_budget, caps=caps) as dog:
+                runner = TestRun(client, run, profile, seed, evidence_dir(km.reach(workdir)), data_root, rng)
                 try:
                     _run_cells(client, runner, tests, plan, dog)
                 finally:
@@ -123,7 +127,7 @@ def _distrust(run: Execution, prepared: Prepared) -> None:
         run.outcomes[t.grade_id] = TestOutcome(t.grade_id, "failed", TAMPERED)
 
 
-def _shutdown(km: AsyncKernelManager) -> None:
+def _shutdown(km: SandboxKernelManager) -> None:
     """Stop the kernel and anything it started (nbclient leaves a kernel it does not own)."""
     process = getattr(km.provisioner, "process", None)
     leftovers: list[psutil.Process] = []

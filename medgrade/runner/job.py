@@ -6,7 +6,6 @@ coordinator alone writes files and the gradebook.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,13 +20,14 @@ from medgrade.grading.intake import check_submission
 from medgrade.grading.integrity import scan_notebook
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult, TestStatus
-from medgrade.runner.confine import WRITABLE, Confinement, sandbox_parent
 from medgrade.runner.execute import execute
+from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.prepare import prepare
-from medgrade.runner.sandbox import detect_protections, populate, sandbox_env, write_kernelspec
+from medgrade.runner.sandbox import open_kernel
 from medgrade.runner.slots import current_slot
+from medgrade.scratch import private_dir
 
-__all__ = ["Job", "JobOutput", "run_job", "supported_kernel", "confinement_for", "withheld_labels"]
+__all__ = ["Job", "JobOutput", "run_job", "supported_kernel", "withheld_labels"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Job:
     data_root: str | None
     fingerprint: str = ""
     seed: int = 0  # 0 for students; medgrade calibrate varies it
+    unconfined: bool = False  # grade even where the sandbox cannot be built (--unconfined)
 
 
 @dataclass(frozen=True)
@@ -66,21 +67,11 @@ def _all_tests(course: Course, assignment: str, status: TestStatus, message: str
     )
 
 
-def confinement_for(course: Course, own: Path, data_root: str | Path | None,
-                    masked: tuple[tuple[Path, Path], ...] = ()) -> Confinement:
-    """Hide what a student must not read; the data may be read, never written; labels withheld."""
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    hidden = (course.source, course.reference, course.gradebook_dir, course.submitted, course.autograded,
-              Path(jupyter_runtime_dir()))
-    return Confinement(own, hidden, (Path(data_root),) if data_root else (), masked)
-
-
-def withheld_labels(answers: set[str], data_root: str | None, contained: bool) -> tuple[tuple[Path, Path], ...]:
+def withheld_labels(answers: set[str], data_root: str | None, confined: bool) -> tuple[tuple[Path, Path], ...]:
     """The kernel's views of the data files holding ``answers``, labels zeroed (when it can be done)."""
     from medgrade.data.answers import withheld_view
 
-    if not (answers and data_root and contained and Path(data_root).is_dir()):
+    if not (answers and data_root and confined and Path(data_root).is_dir()):
         return ()
     return tuple(pair for a in sorted(answers) for pair in withheld_view(data_root, a))
 
@@ -91,22 +82,6 @@ def _locked_source(source: Path) -> str:
     return "\n".join(c.source for c in nb.cells if c.cell_type == "code"
                      and c.metadata.get("nbgrader", {}).get("locked") and not c.metadata["nbgrader"].get("grade")
                      and "### BEGIN" not in c.source)
-
-
-def _left_writable(own: Path) -> list[str]:
-    """The launcher's report of mounts left writable, read as a file the kernel could have planted.
-
-    (verdicts branch) The kernel owns ``own``: a link there to a grader-only file, or a FIFO, must
-    neither be published in a finding nor hang the grader; only real mount points are believed.
-    The sandbox rewrite is to move this report to a channel the kernel cannot touch.
-    """
-    from medgrade.grading.planted import Refused, read_planted
-
-    try:
-        text = read_planted(own.parent, (own.name,), WRITABLE, max_bytes=4096).decode("utf-8", "replace")
-    except Refused:
-        return []
-    return [p for p in text.split() if p.startswith("/") and os.path.ismount(p)][:20]
 
 
 def run_job(job: Job) -> JobOutput:
@@ -128,9 +103,9 @@ def run_job(job: Job) -> JobOutput:
         result = SubmissionResult(job.student, job.assignment, "error", not_run, message=e.reason,
                                   seconds=time.monotonic() - start, fingerprint=job.fingerprint)
         return JobOutput(result, {})
-    protections = detect_protections()
+    sandbox = find_sandbox(unconfined=job.unconfined)
     tests: list[TestResult] = []
-    findings: list[str] = list(protections.missing)
+    findings: list[str] = [f for f in [sandbox.finding()] if f]
     autograded: dict[str, str] = {}
     release_dir = course.release / job.assignment
     aux = [p for p in release_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"] if release_dir.is_dir() else []
@@ -140,23 +115,18 @@ def run_job(job: Job) -> JobOutput:
         findings.extend(f"{src.name}: {f}" for f in prepared.findings)
         findings.extend(f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(src)))
         answers = {spec.answers for t in prepared.tests for spec in t.judges}  # read from the source by prepare
-        masked = withheld_labels(answers, job.data_root, protections.contained)
+        masked = withheld_labels(answers, job.data_root, sandbox.confined)
         if answers and not masked:
             findings.append(f"{src.name}: the labels of {', '.join(sorted(answers))} were readable by the kernel "
-                            "(withholding them needs a mount namespace and the data root)")
-        with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=sandbox_parent()) as tmp:
-            workdir, spec_dir = Path(tmp) / "work", Path(tmp) / "spec"
-            workdir.mkdir()
-            link = populate(workdir, aux, Path(job.data_root) if job.data_root else None)
-            write_kernelspec(spec_dir, protections, confinement_for(course, Path(tmp), job.data_root, masked))
-            run = execute(prepared, workdir=workdir, spec_dir=spec_dir, profile=profile, seed=job.seed,
-                          env=sandbox_env(profile, workdir, link, current_slot(), seed=job.seed),
+                            "(withholding them needs the sandbox and the data root)")
+        with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=private_dir("sandboxes")) as tmp:
+            kernel = open_kernel(course, Path(tmp), sandbox, profile, aux, job.data_root, masked, current_slot(),
+                                 job.seed)
+            findings.extend(f"{src.name}: {f}" for f in kernel.findings)
+            run = execute(prepared, workdir=kernel.workdir, spec_dir=kernel.spec_dir, profile=profile, seed=job.seed,
+                          env=kernel.env, caps=kernel.caps, confined=kernel.confined,
                           data_root=Path(job.data_root) if job.data_root else None)
             findings.extend(f"{src.name}: {f}" for f in run.findings)  # verdicts: what the kernel was seen to do
-            left = _left_writable(Path(tmp))
-            if left:
-                findings.append(f"{src.name}: the kernel could write outside its folder, to {', '.join(left)} "
-                                "(these mounts refused to become read-only)")
         for t in prepared.tests:
             o = run.outcomes[t.grade_id]
             tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,

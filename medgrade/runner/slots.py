@@ -5,21 +5,30 @@ split into ``slots_per_gpu`` slots; a worker process claims one slot for its who
 every kernel it starts sees only that GPU (``CUDA_VISIBLE_DEVICES``) and may allocate at most
 its fraction of the GPU's memory (``torch.cuda.set_per_process_memory_fraction``, applied in
 the kernel when torch is imported). Two workers never share a slot.
+
+Each slot also owns a share of the grader's CPU cores (``cpus``): its kernels are pinned to
+them and may not widen their affinity (the sandbox's seccomp filter refuses it), so a kernel
+that spins every core it can reach slows only its own slot, never a neighbour's time-limited
+tests. In the sandbox a GPU slot's kernel gets only that GPU's device node (:func:`gpu_nodes`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from medgrade.errors import UsageError
 from medgrade.profiles import Profile
 
-__all__ = ["DeviceSlot", "plan_slots", "detect_gpus", "claim_slot", "current_slot", "FRACTION_ENV"]
+__all__ = ["DeviceSlot", "plan_slots", "detect_gpus", "claim_slot", "current_slot", "FRACTION_ENV", "gpu_nodes",
+           "share_cpus", "GpuNodes", "cpu_slots"]
 
 FRACTION_ENV = "MEDGRADE_GPU_MEMORY_FRACTION"
 # Leave the CUDA context and the allocator's fragmentation some room on a shared GPU.
@@ -32,6 +41,7 @@ class DeviceSlot:
 
     gpu: str | None = None
     memory_fraction: float | None = None
+    cpus: tuple[int, ...] = ()  # the cores its kernels are pinned to (none: not pinned)
 
     def env(self) -> dict[str, str]:
         """Variables that confine a kernel to this slot."""
@@ -44,6 +54,27 @@ class DeviceSlot:
         if self.gpu is None:
             return "cpu"
         return f"gpu {self.gpu} ({self.memory_fraction:.0%} of its memory)"
+
+
+def share_cpus(n_slots: int, cores: list[int] | None = None) -> list[tuple[int, ...]]:
+    """Split the cores this process may use among ``n_slots`` slots: disjoint while there are enough."""
+    available = sorted(cores if cores is not None else os.sched_getaffinity(0))
+    if n_slots <= 0 or not available:
+        return [()] * max(0, n_slots)
+    per = max(1, len(available) // n_slots)
+    if per * n_slots <= len(available):
+        return [tuple(available[i * per:(i + 1) * per]) for i in range(n_slots)]
+    return [(available[i % len(available)],) for i in range(n_slots)]  # more slots than cores: shared
+
+
+def cpu_slots(n: int) -> list[DeviceSlot]:
+    """``n`` CPU slots, each pinned to its share of this process's cores."""
+    return _pinned([DeviceSlot() for _ in range(n)])
+
+
+def _pinned(slots: list[DeviceSlot]) -> list[DeviceSlot]:
+    shares = share_cpus(len(slots))
+    return [DeviceSlot(s.gpu, s.memory_fraction, cpus) for s, cpus in zip(slots, shares, strict=True)]
 
 
 def detect_gpus() -> list[str]:
@@ -67,7 +98,7 @@ def plan_slots(profile: Profile, *, workers: int | None, gpus: list[str] | None 
     if slots_per_gpu < 1:
         raise UsageError(f"--slots-per-gpu must be at least 1, got {slots_per_gpu}")
     if profile.device != "cuda":
-        return [DeviceSlot() for _ in range(workers or max(1, os.cpu_count() or 1))]
+        return cpu_slots(workers or max(1, os.cpu_count() or 1))
     devices = gpus if gpus is not None else detect_gpus()
     if not devices:
         raise UsageError(
@@ -82,7 +113,7 @@ def plan_slots(profile: Profile, *, workers: int | None, gpus: list[str] | None 
                 f"--workers {workers} is more than the {len(slots)} GPU slot(s) "
                 f"({len(devices)} GPU(s) x {slots_per_gpu} per GPU); raise --slots-per-gpu instead")
         slots = slots[:workers]
-    return slots
+    return _pinned(slots)
 
 
 _SLOT: DeviceSlot = DeviceSlot()
@@ -112,3 +143,54 @@ def _die_with_parent() -> None:
 def current_slot() -> DeviceSlot:
     """The slot of this worker process (the CPU outside a pool)."""
     return _SLOT
+
+
+@dataclass(frozen=True)
+class GpuNodes:
+    """The device nodes a GPU slot's kernel gets, how CUDA names its GPU there, and what was not found."""
+
+    nodes: tuple[Path, ...] = ()
+    visible: str | None = None  # CUDA_VISIBLE_DEVICES inside the sandbox (the GPU's UUID when known)
+    problem: str | None = None
+
+
+_CONTROL = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
+
+
+def _smi_rows() -> list[list[str]]:
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        out = subprocess.run([smi, "--query-gpu=index,uuid,pci.bus_id", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [[field.strip() for field in line.split(",")] for line in out.splitlines() if line.count(",") == 2]
+
+
+def _minor(bus_id: str, proc: Path) -> int | None:
+    """The GPU's device minor number, from the driver's /proc entry for its PCI address."""
+    short = bus_id.lower()[-12:]  # nvidia-smi pads the PCI domain to 8 digits, /proc to 4
+    try:
+        text = (proc / short / "information").read_text()
+    except OSError:
+        return None
+    found = re.search(r"Device Minor:\s*(\d+)", text)
+    return int(found.group(1)) if found else None
+
+
+@functools.lru_cache(maxsize=8)
+def gpu_nodes(gpu: str, dev: Path = Path("/dev"), proc: Path = Path("/proc/driver/nvidia/gpus")) -> GpuNodes:
+    """The nodes of GPU ``gpu`` (an index or UUID as CUDA_VISIBLE_DEVICES names it) and the driver's."""
+    every = sorted(p for p in dev.glob("nvidia[0-9]*") if p.name[6:].isdigit())
+    control = tuple(dev / name for name in _CONTROL if (dev / name).exists())
+    if not every:
+        return GpuNodes(control, gpu)
+    for index, uuid, bus_id in _smi_rows():
+        if gpu in (index, uuid):
+            minor = _minor(bus_id, proc)
+            if minor is not None and (dev / f"nvidia{minor}").exists():
+                return GpuNodes((*control, dev / f"nvidia{minor}"), uuid)
+    return GpuNodes((*control, *every), gpu, f"the device node of GPU {gpu} was not found, so its kernels could "
+                                            "see every GPU of this machine")

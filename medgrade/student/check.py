@@ -24,11 +24,13 @@ from medgrade.course import Course
 from medgrade.errors import SubmissionError, UsageError
 from medgrade.grading.intake import check_submission
 from medgrade.profiles import Profile
-from medgrade.runner.confine import sandbox_parent
+from medgrade.runner.confine import Sandbox
 from medgrade.runner.execute import Execution, execute
-from medgrade.runner.job import confinement_for, supported_kernel
+from medgrade.runner.isolation import find_sandbox
+from medgrade.runner.job import supported_kernel
 from medgrade.runner.prepare import Prepared, prepare
-from medgrade.runner.sandbox import detect_protections, populate, sandbox_env, write_kernelspec
+from medgrade.runner.sandbox import open_kernel
+from medgrade.scratch import private_dir
 
 __all__ = ["CheckedTest", "CheckReport", "locate_release", "run_check"]
 
@@ -107,9 +109,14 @@ def _grading_findings(findings: tuple[str, ...]) -> list[str]:
 
 def run_check(
     course: Course, notebook: Path, *, profile: Profile, assignment: str | None = None,
-    data_root: Path | None = None,
+    data_root: Path | None = None, unconfined: bool = False,
 ) -> CheckReport:
-    """Run the public tests of ``notebook`` in a sandboxed kernel; never raises for student errors."""
+    """Run the public tests of ``notebook`` in a sandboxed kernel; never raises for student errors.
+
+    Raises :class:`~medgrade.errors.SandboxUnavailable` where the sandbox cannot be built, unless
+    ``unconfined`` (the student's own code, checked on the student's own machine).
+    """
+    sandbox = find_sandbox(unconfined=unconfined)
     start = time.monotonic()
     name, release_path, problems = locate_release(course, notebook, assignment)
     try:
@@ -120,7 +127,7 @@ def run_check(
     release = nbformat.read(release_path, as_version=4)
     prepared = prepare(release, release, submitted)  # the release as source: public tests only
     problems.extend(_grading_findings(prepared.findings))
-    run = _execute(course, prepared, release_path.parent, profile, data_root)
+    run = _execute(course, prepared, release_path.parent, profile, data_root, sandbox)
     if run.stopped and "budget" in run.stopped:
         problems.append(f"{run.stopped}: the grader stops there too, and later tests score zero")
     problems.extend(f"{f}; the grader would see it too and your TA would review it" for f in run.findings)
@@ -129,19 +136,18 @@ def run_check(
                   if t.grade_id in hidden_only and run.outcomes[t.grade_id].status == "passed"
                   else CheckedTest(t.grade_id, t.points, run.outcomes[t.grade_id].status,
                                    run.outcomes[t.grade_id].message) for t in prepared.tests)
-    notes = (f"ran in {run.seconds:.1f} s of the {profile.notebook_budget} s notebook budget",)
+    notes: tuple[str, ...] = (f"ran in {run.seconds:.1f} s of the {profile.notebook_budget} s notebook budget",)
+    if not sandbox.confined:
+        notes += ("ran without the grader's sandbox (--unconfined): the grader runs it sandboxed, where code "
+                  "that reads the course or the network fails",)
     return CheckReport(notebook.name, name, profile, tests, tuple(problems), time.monotonic() - start, notes)
 
 
 def _execute(course: Course, prepared: Prepared, release_dir: Path, profile: Profile,
-             data_root: Path | None) -> Execution:
+             data_root: Path | None, sandbox: Sandbox) -> Execution:
     """Run ``prepared`` as :func:`medgrade.runner.job.run_job` does: own folder, sandbox, limits."""
-    protections = detect_protections()
     aux = [p for p in release_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"]
-    with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=sandbox_parent()) as tmp:
-        workdir, spec_dir = Path(tmp) / "work", Path(tmp) / "spec"
-        workdir.mkdir()
-        link = populate(workdir, aux, data_root)
-        write_kernelspec(spec_dir, protections, confinement_for(course, Path(tmp), data_root))
-        return execute(prepared, workdir=workdir, spec_dir=spec_dir,
-                       env=sandbox_env(profile, workdir, link), profile=profile, data_root=data_root)
+    with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=private_dir("sandboxes")) as tmp:
+        kernel = open_kernel(course, Path(tmp), sandbox, profile, aux, data_root)
+        return execute(prepared, workdir=kernel.workdir, spec_dir=kernel.spec_dir, env=kernel.env, caps=kernel.caps,
+                       confined=kernel.confined, profile=profile, data_root=data_root)

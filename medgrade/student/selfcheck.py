@@ -61,20 +61,30 @@ def _course_root(notebook: Path) -> Path:
 
 
 def self_check(notebook: str | os.PathLike[str] | None = None, *, course_dir: str | None = None,
-               assignment: str | None = None) -> CheckReport | None:
-    """Check the saved ``notebook`` (default: this one) against the public tests and print the report."""
+               assignment: str | None = None, unconfined: bool = False) -> CheckReport | None:
+    """Check the saved ``notebook`` (default: this one) against the public tests and print the report.
+
+    The check runs in the grader's sandbox; where this machine cannot build it (macOS, Windows,
+    some containers) it says so, and ``unconfined=True`` checks without it (your own code).
+    """
     if os.environ.get("MEDGRADE_PROFILE"):
         print("medgrade self-check skipped: this kernel was started by the grader")
         return None
     from medgrade.course import Course
     from medgrade.data.root import resolve_root
+    from medgrade.errors import SandboxUnavailable
     from medgrade.profiles import active_profile
     from medgrade.student.check import run_check
 
     path = Path(notebook) if notebook is not None else _saved_notebook()
     root = Path(course_dir) if course_dir is not None else _course_root(path)
     data = resolve_root()
-    report = run_check(Course(root.resolve()), path, profile=active_profile(), assignment=assignment,
-                       data_root=data if data.is_dir() else None)
+    try:
+        report = run_check(Course(root.resolve()), path, profile=active_profile(), assignment=assignment,
+                           data_root=data if data.is_dir() else None, unconfined=unconfined)
+    except SandboxUnavailable as e:
+        print(f"medgrade self-check: {e}.\nTo check your own notebook without the sandbox, run "
+              "self_check(unconfined=True).")
+        return None
     print(format_report(report))
     return report

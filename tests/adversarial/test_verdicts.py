@@ -149,10 +149,13 @@ def attacked(tmp_path_factory):
     _submit(course, "right_but_forging", solutions=RIGHT, extra=[TAMPERERS["input_transformer"]])
     for student, body in LEAKERS.items():
         _submit(course, student, solutions=_leaker(body))
-    replace = "import os\nif os.path.lexists('../.medgrade-writable'):\n    os.remove('../.medgrade-writable')\n"
-    _submit(course, "planter_link", solutions=RIGHT, extra=[
-        f"{replace}os.symlink({str(base / 'secret.txt')!r}, '../.medgrade-writable')"])
-    _submit(course, "planter_fifo", solutions=RIGHT, extra=[f"{replace}os.mkfifo('../.medgrade-writable')"])
+    # Where the grader once read the sandbox launcher's report: a link to a grader-only file, a FIFO.
+    plant = ("import os\nfor where in ('../.medgrade-writable', '.medgrade-writable'):\n    try:\n"
+             "        if os.path.lexists(where):\n            os.remove(where)\n        {}\n    except OSError:\n"
+             "        pass")
+    _submit(course, "planter_link", solutions=RIGHT,
+            extra=[plant.format(f"os.symlink({str(base / 'secret.txt')!r}, where)")])
+    _submit(course, "planter_fifo", solutions=RIGHT, extra=[plant.format("os.mkfifo(where)")])
     students = sorted(p.name for p in course.submitted.iterdir())
     results = grade_class(course, ASSIGNMENT, students, profile=TINY_PROFILE, data_root=None, workers=2)
     return course, {r.student: r for r in results}

@@ -27,6 +27,10 @@ def _cause(message: str, status: str = "failed", outcome: str = "graded") -> str
     ("the kernel ran out of memory (over the 600 MB cap) while this test ran (DeadKernelError)", "failed",
      "out of memory"),
     ("not reached: the kernel ran out of memory (over the 4096 MB cap) in cell 9", "not_run", "out of memory"),
+    ("not reached: the kernel ran out of space in /dev/shm (the cap is 256 MB) in cell 3", "not_run",
+     "out of space or processes"),
+    ("the kernel ran out of processes (it reached the cap of 256 processes and threads) while this test ran "
+     "(DeadKernelError)", "failed", "out of space or processes"),
 ])
 def test_failure_cause_from_the_engines_message(message, status, cause) -> None:
     assert _cause(message, status) == cause

@@ -34,7 +34,8 @@ def course_and_zip(tmp_path_factory):
     return root, dest
 
 
-def _autograde(zip_path: Path, tree: Path, notebook: nbformat.NotebookNode, name: str) -> dict:
+def _autograde(zip_path: Path, tree: Path, notebook: nbformat.NotebookNode, name: str,
+               env_extra: dict[str, str] | None = None, status: int = 0) -> dict:
     """Unpack the zip as Gradescope does, submit ``notebook`` as ``name``, run ``run_autograder``."""
     for sub in ("source", "submission", "results"):
         (tree / sub).mkdir(parents=True)
@@ -42,10 +43,10 @@ def _autograde(zip_path: Path, tree: Path, notebook: nbformat.NotebookNode, name
         z.extractall(tree / "source")
     (tree / "source" / "run_autograder").chmod(0o755)
     nbformat.write(notebook, tree / "submission" / name)
-    env = {**os.environ, "AUTOGRADER_ROOT": str(tree), "MEDGRADE_PYTHON": sys.executable}
+    env = {**os.environ, "AUTOGRADER_ROOT": str(tree), "MEDGRADE_PYTHON": sys.executable, **(env_extra or {})}
     run = subprocess.run([str(tree / "source" / "run_autograder")], env=env, capture_output=True, text=True,
                          timeout=120)
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == status, run.stderr
     results = json.loads((tree / "results" / "results.json").read_text())
     jsonschema.validate(results, RESULTS_SCHEMA)
     return results
@@ -110,3 +111,27 @@ def test_missing_notebook_is_a_graded_error(course_and_zip, tmp_path) -> None:
     results = json.loads((tree / "results" / "results.json").read_text())
     jsonschema.validate(results, RESULTS_SCHEMA)
     assert results["score"] == 0 and "could not be graded" in results["output"]
+
+
+def test_the_kernel_sees_neither_the_zips_course_nor_the_tree(course_and_zip, tmp_path) -> None:
+    """Gradescope runs as root: the student's kernel, dropped to nobody, finds no hidden test to read."""
+    root, dest = course_and_zip
+    tree = tmp_path / "autograder"
+    hidden = tree / "source" / "course" / "source" / ASSIGNMENT / "tiny.ipynb"
+    nb = completed_notebook(Course(root), ASSIGNMENT, "tiny.ipynb")
+    for c in nb.cells:  # a right answer only when the hidden tests cannot be read
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "double":
+            c.source = (f"import os\nSEEN = [p for p in ({str(hidden)!r}, {str(tree)!r}) if os.path.exists(p)]\n"
+                        "def double(x):\n    return 2 * x if not SEEN else 0")
+    results = _autograde(dest, tree, nb, "tiny.ipynb")
+    assert results["score"] == 5, results
+
+
+def test_a_container_that_cannot_build_the_sandbox_grades_nothing_and_says_so(course_and_zip, tmp_path) -> None:
+    root, dest = course_and_zip
+    nb = completed_notebook(Course(root), ASSIGNMENT, "tiny.ipynb")
+    results = _autograde(dest, tmp_path / "autograder", nb, "tiny.ipynb",
+                         env_extra={"MEDGRADE_BWRAP": "/nonexistent/bwrap"}, status=1)
+    assert results["score"] == 0 and results["tests"] == []
+    assert results["output"].startswith("The autograder could not build its sandbox, so nothing was graded: "
+                                        "student code would run unconfined: MEDGRADE_BWRAP=/nonexistent/bwrap")

@@ -12,10 +12,11 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from medgrade.profiles import get_profile
+from medgrade.runner.confine import Sandbox
 from medgrade.runner.execute import execute
 from medgrade.runner.prepare import Prepared
 from medgrade.runner.prepare import TestCell as Graded
-from medgrade.runner.sandbox import Protections, sandbox_env, write_kernelspec
+from medgrade.runner.sandbox import sandbox_env, write_kernelspec
 from medgrade.runner.seeding import seed_code
 
 
@@ -67,7 +68,7 @@ def test_kernel_draws_the_same_numbers_in_a_late_import_test_cell(tmp_path: Path
     prepared = Prepared(nbformat.from_dict(nb), (Graded("late", 1, 1), Graded("again", 1, 3)), ())
     workdir = tmp_path / "work"
     (workdir / "tmp").mkdir(parents=True)
-    spec = write_kernelspec(tmp_path / "spec", Protections(False))
+    spec = write_kernelspec(tmp_path / "spec", Sandbox(None))  # seeding, not the sandbox, is under test
     profile = get_profile("cpu")
     run = execute(prepared, workdir=workdir, spec_dir=spec, env=sandbox_env(profile, workdir, None), profile=profile)
     assert {g: o.status for g, o in run.outcomes.items()} == {"late": "passed", "again": "passed"}, run.outcomes

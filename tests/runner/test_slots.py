@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import nbformat
@@ -11,14 +12,58 @@ from medgrade.course import Course
 from medgrade.errors import UsageError
 from medgrade.grading.engine import grade_class
 from medgrade.profiles import get_profile
-from medgrade.runner.slots import DeviceSlot, plan_slots
+from medgrade.runner.slots import DeviceSlot, GpuNodes, gpu_nodes, plan_slots, share_cpus
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, make_course, submit
 
 GPU = get_profile("gpu")
 
 
-def test_cpu_profile_gets_one_cpu_slot_per_worker() -> None:
-    assert plan_slots(get_profile("cpu"), workers=3) == [DeviceSlot()] * 3
+def test_cpu_profile_gets_one_cpu_slot_per_worker_each_on_its_own_cores() -> None:
+    slots = plan_slots(get_profile("cpu"), workers=2)
+    assert [s.gpu for s in slots] == [None, None]
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) >= 2:
+        assert set(slots[0].cpus).isdisjoint(slots[1].cpus)
+    assert set(slots[0].cpus) | set(slots[1].cpus) <= set(cores)
+
+
+def test_cores_are_shared_out_disjoint_while_there_are_enough() -> None:
+    assert share_cpus(2, [0, 1, 2, 3, 4]) == [(0, 1), (2, 3)]
+    assert share_cpus(1, [4, 6]) == [(4, 6)]
+    assert share_cpus(3, [0, 1]) == [(0,), (1,), (0,)]  # more slots than cores: one core each, shared
+
+
+def _fake_gpus(tmp_path, monkeypatch, minors: dict[str, int]) -> tuple:
+    """A /dev with GPU nodes, the driver's /proc entries and an nvidia-smi that lists them."""
+    dev, proc, bin_ = tmp_path / "dev", tmp_path / "gpus", tmp_path / "bin"
+    for folder in (dev, proc, bin_):
+        folder.mkdir()
+    for name in ("nvidiactl", "nvidia-uvm", *(f"nvidia{m}" for m in minors.values())):
+        (dev / name).touch()
+    rows = []
+    for i, (bus, minor) in enumerate(minors.items()):
+        (proc / f"0000:{bus}").mkdir()
+        (proc / f"0000:{bus}" / "information").write_text(f"Model: H200\nDevice Minor: \t {minor}\n")
+        rows.append(f"{i}, GPU-{i}aaa, 00000000:{bus.upper()}")
+    (bin_ / "nvidia-smi").write_text("#!/bin/sh\nprintf '%s\\n' " + " ".join(f"'{r}'" for r in rows) + "\n")
+    (bin_ / "nvidia-smi").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_}:{os.environ['PATH']}")
+    gpu_nodes.cache_clear()
+    return dev, proc
+
+
+def test_a_gpu_slot_gets_its_own_node_and_the_drivers_by_uuid(tmp_path, monkeypatch) -> None:
+    dev, proc = _fake_gpus(tmp_path, monkeypatch, {"3b:00.0": 2, "86:00.0": 0})
+    found = gpu_nodes("0", dev, proc)  # index 0 is the GPU at 3b:00.0, whose node is nvidia2
+    assert found == GpuNodes((dev / "nvidiactl", dev / "nvidia-uvm", dev / "nvidia2"), "GPU-0aaa", None)
+    assert gpu_nodes("GPU-1aaa", dev, proc).nodes[-1] == dev / "nvidia0"
+
+
+def test_a_gpu_whose_node_is_unknown_is_reported_not_hidden(tmp_path, monkeypatch) -> None:
+    dev, proc = _fake_gpus(tmp_path, monkeypatch, {"3b:00.0": 2})
+    found = gpu_nodes("7", dev, proc)
+    assert found.nodes[-1] == dev / "nvidia2" and found.visible == "7"
+    assert found.problem == "the device node of GPU 7 was not found, so its kernels could see every GPU of this machine"
 
 
 def test_gpus_are_split_into_slots_spread_over_devices() -> None:
