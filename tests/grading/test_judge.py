@@ -172,10 +172,10 @@ def test_labels_are_withheld_only_where_the_sandbox_can_mount(tmp_path: Path) ->
     from medgrade.runner.job import withheld_labels
 
     write_pathmnist(tmp_path / "data")
-    ((real, view),) = withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), contained=True)
+    ((real, view),) = withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), confined=True)
     assert real.name == "pathmnist.npz" and view.is_file()
-    assert withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), contained=False) == ()
-    assert withheld_labels(set(), str(tmp_path / "data"), contained=True) == ()
+    assert withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), confined=False) == ()
+    assert withheld_labels(set(), str(tmp_path / "data"), confined=True) == ()
 
 
 def test_a_record_planted_as_a_link_is_never_read(tmp_path: Path) -> None:
