@@ -37,9 +37,11 @@ def _register() -> None:
     from medgrade.cli.feedback import feedback
     from medgrade.cli.grade import grade
     from medgrade.cli.release import release
+    from medgrade.cli.similarity import similarity
     from medgrade.cli.validate import validate
 
-    for command in (release, validate, calibrate, grade, demo, data, check, feedback, export, export_autograder):
+    for command in (release, validate, calibrate, grade, demo, data, check, feedback, similarity, export,
+                    export_autograder):
         cli.add_command(command)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
+from typing import Any
 from urllib.parse import quote
 
 from medgrade.gradebook import plots
@@ -110,8 +111,15 @@ def _students(results: list[SubmissionResult], slowest: int) -> str:
             f"<h2>Every submission</h2>{table(['student', 'score', 'outcome', 'time', 'note'], rows, numeric=(1, 3))}")
 
 
-def render_class_report(assignment: str, results: list[SubmissionResult], *, slowest: int = 5) -> str:
-    """The whole report page; links point at ``<student>.html`` in the same folder."""
+def render_class_report(assignment: str, results: list[SubmissionResult], *, slowest: int = 5,
+                        similarity: dict[str, Any] | None = None) -> str:
+    """The whole report page; links point at ``<student>.html`` in the same folder.
+
+    ``similarity`` is the class similarity run's summary (``gradebook/integrity/A/similarity.json``):
+    its reported pairs are listed with links to their pages.
+    """
+    from medgrade.gradebook.similarity_pages import similarity_section
+
     body = (f"<h1>{esc(assignment)}: class report</h1>" + _summary(results) + _pass_rates(results)
-            + _causes(results) + _students(results, slowest))
+            + _causes(results) + similarity_section(similarity, assignment) + _students(results, slowest))
     return page(f"{assignment} class report", body)

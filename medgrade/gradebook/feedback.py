@@ -108,6 +108,7 @@ def write_feedback(course: Course, assignment: str, *, now: dt.datetime | None =
     """Write every graded submission's page and the class report; return where they went."""
     from medgrade.gradebook.class_report import render_class_report
     from medgrade.gradebook.visibility import hidden_sources, load_visibility, shown_sources
+    from medgrade.grading.similarity.run import read_summary
 
     course.require(assignment)
     results = load_results(course, assignment)
@@ -125,5 +126,5 @@ def write_feedback(course: Course, assignment: str, *, now: dt.datetime | None =
         atomic_write(dest, render_feedback(r, sources, read_evidence(graded), hidden))
         pages.append(dest)
     report = folder / "index.html"
-    atomic_write(report, render_class_report(assignment, results))
+    atomic_write(report, render_class_report(assignment, results, similarity=read_summary(course, assignment)))
     return FeedbackOutput(folder, tuple(pages), report)

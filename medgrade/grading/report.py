@@ -155,7 +155,22 @@ def grade_and_report(
         for f in r.findings:
             click.echo(f"  review {r.student}: {f}")
     _write_integrity(course, assignment, results)
+    _compare_class(course, assignment)
     return results
+
+
+def _compare_class(course: Course, assignment: str) -> None:
+    """The class similarity report after every batch (it reads submissions, so it also covers the
+    students this batch did not regrade); a failure here costs no grade and says how to retry."""
+    from medgrade.errors import MedgradeError
+    from medgrade.grading.similarity.run import report_similarity
+
+    if len(course.students(assignment)) < 2:
+        return
+    try:
+        report_similarity(course, assignment, say=click.echo)
+    except (MedgradeError, OSError, ValueError) as e:
+        click.echo(f"similarity: not compared ({e}); grades are kept. Retry with `medgrade similarity {assignment}`")
 
 
 def _write_integrity(course: Course, assignment: str, results: list[SubmissionResult]) -> None:

@@ -41,7 +41,7 @@ DAEMON_MARK = "medgrade-adversarial-daemon"
 UID_MARK = "medgrade-adversarial-uid"
 SHM_MARK = "medgrade-adversarial-shm"
 # Small caps so exhaustion is met in seconds: 128 tasks, 40 MB of disk, 16 MB of /dev/shm; 10 s a
-# cell, so that a neighbour's one second of work fits easily on its own core, and never beside 24
+# cell, so that a neighbour's two seconds of work fit easily on its own core, and never beside 24
 # spinning processes on shared ones.
 PROFILE = replace(TINY_PROFILE, processes=128, disk_mb=40, shm_mb=16, tmp_mb=16, cell_timeout=10,
                   notebook_budget=60)
@@ -108,8 +108,9 @@ def _class(root: Path, data: Path, base: Path, home: Path, sock: Path) -> list[s
     }
     submit(root, "honest")
     submit(root, "wrong", {"double": "def double(x):\n    return abs(2 * x)"})
-    # a neighbour whose tests need their CPU time within the cell timeout (about 0.5 s a call)
-    submit(root, "timed", {"double": "def double(x):\n    s = 0\n    for i in range(6_000_000):\n        s += i\n"
+    # a neighbour whose tests need their CPU time within the cell timeout (about a second a call)
+    submit(root, "timed", {"double": "import time\ntime.sleep(3)  # its tests run while the hog spins\n"
+                                     "def double(x):\n    s = 0\n    for i in range(12_000_000):\n        s += i\n"
                                      "    return 2 * x"})
     reads = "\n".join(_probe(k, f"open({str(v)!r}, 'rb').read()") for k, v in secrets.items())
     submit(root, "reader", _attack(reads + "\n" + _probe("git-log", "__import__('subprocess').run(['git', '-C', "
@@ -166,12 +167,14 @@ def _class(root: Path, data: Path, base: Path, home: Path, sock: Path) -> list[s
     submit(root, "inflater", extra_cells=[(3, cell("assert True", "test_bonus", points=100)),
                                           (3, cell("assert True", "test_double", points=50))])
     # exhaustion, each beside honest neighbours with time-limited tests
-    submit(root, "cpuhog", {
-        "double": "import multiprocessing as _mp, time\n"
-                  "def _spin():\n    while True:\n        pass\n"
-                  "_hogs = [_mp.Process(target=_spin, daemon=True) for _ in range(24)]\n"
-                  "for _h in _hogs:\n    _h.start()\ntime.sleep(6)\n" + RIGHT,
-        "triple": "time.sleep(6)\ndef triple(x):\n    return 3 * x"})
+    submit(root, "cpuhog", {  # 24 spinning processes, alive until the notebook ends, in sessions of their own
+        "double": "import os, signal, time\n"
+                  "for _ in range(24):\n    if os.fork() == 0:\n"
+                  "        os.setsid()  # a session each: no autogroup shares them out\n"
+                  "        signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                  "        while True:\n            pass\n"
+                  "time.sleep(1)\n" + RIGHT,
+        "triple": "time.sleep(8)\ndef triple(x):\n    return 3 * x"})
     submit(root, "shmhog", {"triple": _probe("shm-fill", "open('/dev/shm/fill', 'wb').write(b'x' * (64 << 20))")
                                       + "\nimport time\ntime.sleep(1)\ndef triple(x):\n    return 3 * x"})
     submit(root, "diskhog", {"triple": _probe("disk-fill", "[open(f'fill{i}', 'wb').write(b'x' * (20 << 20)) "
