@@ -129,3 +129,50 @@ def test_masks_of_the_wrong_shape_or_values_fail_with_what_was_expected(tmp_path
         "shape (3, 1, 8, 8, 4) and dtype int64 with other values. Hint: threshold probabilities (p > 0.5) or one-hot "
         "the arg-max (monai.transforms.AsDiscrete(argmax=True, to_onehot=C)).")
     assert twos.outputs == []
+
+
+@pytest.mark.xdist_group("engine")
+def test_in_a_real_kernel_a_malformed_record_fails_its_test_and_the_next_test_runs(tmp_path: Path) -> None:
+    """Before, a record with an integer too big for int64 raised out of the grader: every later test 'not reached'."""
+    import nbformat
+    from click.testing import CliRunner
+
+    from medgrade.cli.main import cli
+    from medgrade.course import Course
+    from medgrade.grading.engine import grade_class
+    from tests.tiny_course import REPO, TINY_PROFILE, cell
+
+    root = tmp_path / "course"
+    (root / "source" / "95_judged").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
+    write = ("import json, os\nos.makedirs(os.environ['MEDGRADE_EVIDENCE_DIR'], exist_ok=True)\n"
+             "def predict(values):\n    ### BEGIN SOLUTION\n"
+             "    record = {'schema': 1, 'key': 'probs', 'kind': 'scores', 'shape': [len(values)], 'values': values}\n"
+             "    with open(os.path.join(os.environ['MEDGRADE_EVIDENCE_DIR'], 'probs.json'), 'w') as f:\n"
+             "        f.write(json.dumps(record))\n    ### END SOLUTION")
+    test = ("### BEGIN HIDDEN TESTS\npredict([0.5] * 40)\nmeasured = judged('probs', None, metric='auc', at_least=0.9, "
+            "answers='pathmnist:test', n=40, positive=8, name='test AUC')\n### END HIDDEN TESTS")
+    nb = nbformat.v4.new_notebook(cells=[
+        cell("def judged(*args, **kwargs):  # stands in for checks.judged: the grader judges the record\n    pass",
+             "setup", locked=True),
+        cell(write, "predict", solution=True), cell(test, "test_auc", points=3),
+        cell("assert 2 + 2 == 4", "test_next", points=1)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "source" / "95_judged" / "judged.ipynb")
+    released = CliRunner().invoke(cli, ["release", "95_judged", "--no-execute", "--course-dir", str(root)])
+    assert released.exit_code == 0, released.output
+    write_pathmnist(tmp_path / "data")
+    values = {"huge": "10**400", "nested": "[0.5]", "nan": "float('nan')"}
+    for student, value in values.items():
+        submitted = nbformat.read(root / "source" / "95_judged" / "judged.ipynb", as_version=4)
+        submitted.cells[1].source = write.replace("record = {", f"values = [{value}] * len(values)\n    record = {{")
+        folder = root / "submitted" / student / "95_judged"
+        folder.mkdir(parents=True)
+        nbformat.write(submitted, folder / "judged.ipynb")
+    results = {r.student: r for r in grade_class(Course(root), "95_judged", list(values), profile=TINY_PROFILE,
+                                                  data_root=tmp_path / "data", workers=2)}
+    for student, result in results.items():
+        auc, after = result.tests
+        assert (auc.status, after.status, result.score) == ("failed", "passed", 1), (student, result.tests)
+        assert auc.message.startswith(("CheckFailure: judge_predictions(evidence): expected a valid evidence record",
+                                       "CheckFailure: judged(test AUC): the record 'probs' is not valid JSON")), auc
