@@ -38,7 +38,7 @@ from medgrade import __version__
 from medgrade.author.mutants import load_mutants
 from medgrade.author.validate import REFERENCE, full_points, must_fail, mutant_student, place_columns
 from medgrade.course import Course
-from medgrade.data.root import resolve_root
+from medgrade.data.root import present_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
 from medgrade.grading.nbgrader_backend import default_workers
@@ -290,7 +290,7 @@ def calibrate_assignment(
     with tempfile.TemporaryDirectory(prefix=f"medgrade-calibrate-{assignment}-") as tmp:
         scratch = place_columns(course, assignment, Path(tmp), mutants, blank=False)
         for seed in range(seeds):
-            results = grade_class(scratch, assignment, columns, profile=profile, data_root=resolve_root(),
+            results = grade_class(scratch, assignment, columns, profile=profile, data_root=present_root(),
                                   workers=workers or default_workers(), seed=seed, unconfined=unconfined)
             for r in results:
                 col = label[r.student]

@@ -43,18 +43,29 @@ def _normalise(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+_SCRATCH_SETTINGS = """
+# Added by medgrade for a scratch copy: its own folder and gradebook, whatever the course's say.
+get_config().CourseDirectory.root = "."
+get_config().CourseDirectory.db_url = "sqlite:///gradebook/gradebook.db"
+"""
+
+
 def scratch_course(course: Course, assignment: str, root: Path) -> Course:
     """A throw-away course at ``root`` with ``assignment``'s source, released into its gradebook.
 
     Used to regenerate a release without touching the real one, and to validate in isolation.
     """
-    shutil.copy2(course.root / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(course.source / assignment, root / "source" / assignment)
-    (root / "gradebook").mkdir()
+    config = course.root / "nbgrader_config.py"
+    text = config.read_text() if config.is_file() else ""
+    # The course's own settings, but never its gradebook: a scratch copy must not write to it.
+    (root / "nbgrader_config.py").write_text(text + _SCRATCH_SETTINGS)
+    scratch = Course(root)
+    shutil.copytree(course.source / assignment, scratch.source / assignment)
+    scratch.ensure_db_folder()
     run = run_nbgrader(root, "generate_assignment", assignment, "--force")
     if not run.ok:
-        raise CourseError(f"nbgrader generate_assignment {assignment} failed:\n{run.tail()}")
-    return Course(root)
+        raise CourseError(run.failure(f"nbgrader generate_assignment {assignment}"))
+    return scratch
 
 
 def generate_release(course: Course, assignment: str, *, into: Path | None = None) -> list[Path]:
@@ -65,11 +76,10 @@ def generate_release(course: Course, assignment: str, *, into: Path | None = Non
     """
     course.require(assignment)
     if into is None:
-        # nbgrader's SQLite gradebook cannot create its own folder ("unable to open database").
-        course.gradebook_dir.mkdir(exist_ok=True)
+        course.ensure_db_folder()
         run = run_nbgrader(course.root, "generate_assignment", assignment, "--force")
         if not run.ok:
-            raise CourseError(f"nbgrader generate_assignment {assignment} failed:\n{run.tail()}")
+            raise CourseError(run.failure(f"nbgrader generate_assignment {assignment}"))
         out = course.release / assignment
     else:
         with tempfile.TemporaryDirectory(prefix="medgrade-release-") as tmp:

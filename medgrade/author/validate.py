@@ -15,7 +15,7 @@ from pathlib import Path
 from medgrade.author.mutants import Mutant, load_mutants, write_submission
 from medgrade.author.release import scratch_course
 from medgrade.course import Course
-from medgrade.data.root import resolve_root
+from medgrade.data.root import present_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
 from medgrade.grading.nbgrader_backend import default_workers, grade_cells
@@ -166,7 +166,7 @@ def validate_assignment(
         scratch = place_columns(course, assignment, Path(tmp), mutants)
         # The same engine, profile and data as students get.
         results = grade_class(scratch, assignment, [c.student for c in columns], profile=profile,
-                              data_root=resolve_root(), workers=workers or default_workers(), unconfined=unconfined)
+                              data_root=present_root(), workers=workers or default_workers(), unconfined=unconfined)
         problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
         problems += calibration_problems(course, assignment, scratch, profile)
     by_student = {r.student: r for r in results}

@@ -9,7 +9,7 @@ import click
 
 from medgrade.cli.options import profile_option, unconfined_option
 from medgrade.course import Course
-from medgrade.data.root import resolve_root
+from medgrade.data.root import present_root
 from medgrade.profiles import get_profile
 from medgrade.student.check import run_check
 from medgrade.student.selfcheck import format_report
@@ -28,9 +28,8 @@ def check(notebook: str, assignment: str | None, course_dir: str, profile: str, 
     Prints each test's status and message, and first what would stop or flag grading (an
     invalid file, a wrong name, an edited test cell, a run over budget). Exits 1 unless all is well.
     """
-    data = resolve_root()
     report = run_check(Course(Path(course_dir).resolve()), Path(notebook), profile=get_profile(profile),
-                       assignment=assignment, data_root=data if data.is_dir() else None, unconfined=unconfined)
+                       assignment=assignment, data_root=present_root(), unconfined=unconfined)
     click.echo(format_report(report))
     if not report.ok:
         sys.exit(1)

@@ -45,7 +45,7 @@ def demo(course_dir: str | None, profile: str, unconfined: bool) -> None:
     out = course.gradebook_dir / "grades.csv"
     run = run_nbgrader(course.root, "export", "--to", str(out))
     if not run.ok:
-        raise CourseError(f"nbgrader export failed:\n{run.tail()}")
+        raise CourseError(run.failure("nbgrader export"))
     click.echo(f"5/5 export: {out.relative_to(course.root)} (nbgrader export)")
     wrong = [r.student for r, s in zip(results, students, strict=True) if r.score != s.expected]
     if wrong:

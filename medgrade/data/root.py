@@ -1,8 +1,11 @@
 """Where the datasets live: one data root, chosen the same way by the library and the CLI.
 
 Order of precedence: an explicit ``root`` (``--root DIR`` on the command line), then the
-``MEDGRADE_DATA`` environment variable, then the default ``$XDG_CACHE_HOME/medgrade/data``
-(``~/.cache/medgrade/data`` when ``XDG_CACHE_HOME`` is unset or empty). Point any of them at a
+``MEDGRADE_DATA`` environment variable, then ``data/`` in the current folder when it holds
+medgrade's ``manifest.json`` (a course keeping its data beside it, as ``make`` does in medgrade's
+repository: a fresh shell there finds what ``make demo`` generated), then the default
+``$XDG_CACHE_HOME/medgrade/data`` (``~/.cache/medgrade/data`` when ``XDG_CACHE_HOME`` is unset
+or empty). Point any of them at a
 folder holding the real datasets and the same notebooks use those instead of the stand-ins.
 """
 
@@ -11,9 +14,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "default_root", "resolve_root"]
+__all__ = ["ENV_VAR", "LOCAL", "default_root", "resolve_root", "present_root"]
 
 ENV_VAR = "MEDGRADE_DATA"
+LOCAL = Path("data")  # a course's own data root, relative to the folder medgrade runs in
 
 
 def default_root() -> Path:
@@ -24,7 +28,8 @@ def default_root() -> Path:
 
 
 def resolve_root(root: str | Path | None = None) -> Path:
-    """The data root: ``root`` if given, else ``$MEDGRADE_DATA``, else :func:`default_root`.
+    """The data root: ``root`` if given, else ``$MEDGRADE_DATA``, else ``./data`` holding a manifest,
+    else :func:`default_root`.
 
     The path is expanded (``~``) and made absolute; it is not created here.
     """
@@ -32,6 +37,19 @@ def resolve_root(root: str | Path | None = None) -> Path:
         chosen = Path(root)
     elif os.environ.get(ENV_VAR, "").strip():
         chosen = Path(os.environ[ENV_VAR])
+    elif (LOCAL / "manifest.json").is_file():
+        chosen = LOCAL
     else:
         chosen = default_root()
     return chosen.expanduser().absolute()
+
+
+def present_root(root: str | Path | None = None) -> Path | None:
+    """:func:`resolve_root` where that folder exists, links resolved, else None.
+
+    For grading: a course that reads no data grades without one, and the kernel's sandbox binds
+    the data at its real path (a link to it, such as a course's ``data`` pointing at a shared
+    folder, would lead nowhere inside the sandbox).
+    """
+    chosen = resolve_root(root)
+    return chosen.resolve() if chosen.is_dir() else None

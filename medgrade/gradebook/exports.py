@@ -37,12 +37,9 @@ def load_results(course: Course, assignment: str) -> list[SubmissionResult]:
 
 def _roster(course: Course) -> dict[str, tuple[str, str]]:
     """Student id -> (name, email) from nbgrader's gradebook, where it exists."""
-    db = course.gradebook_dir / "gradebook.db"
-    if not db.is_file():
+    if course.db_path is not None and not course.db_path.is_file():
         return {}
-    from nbgrader.api import Gradebook
-
-    with Gradebook(course.db_url) as gb:
+    with course.gradebook() as gb:
         return {s.id: (" ".join(p for p in (s.first_name, s.last_name) if p), s.email or "") for s in gb.students}
 
 
@@ -65,5 +62,5 @@ def nbgrader_csv(course: Course, assignment: str) -> str:
         dest = Path(tmp) / "grades.csv"
         run = run_nbgrader(course.root, "export", f"--to={dest}", f"--assignment={assignment}", timeout=300)
         if not run.ok or not dest.is_file():
-            raise MedgradeError(f"nbgrader export failed:\n{run.tail()}")
+            raise MedgradeError(run.failure("nbgrader export"))
         return dest.read_text()

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
 from medgrade.course import Course, kernel_env
 from medgrade.errors import SubmissionError
@@ -26,20 +26,32 @@ from medgrade.nbgrader_cli import run_nbgrader
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult, TestStatus
 
-__all__ = ["autograde_class", "grade_cells"]
+__all__ = ["autograde_class", "grade_cells", "manual_cells"]
 
 Progress = Callable[[int, int, SubmissionResult], None]
 
 
 def grade_cells(notebook: Path) -> list[tuple[str, float]]:
-    """``(grade_id, points)`` of each auto-graded test cell, in notebook order."""
+    """``(grade_id, points)`` of each auto-graded test cell, in notebook order.
+
+    As nbgrader's ``determine_grade``: a graded code cell that is also a solution cell is an
+    answer a person grades, not a test (see :func:`manual_cells`).
+    """
     nb = nbformat.read(notebook, as_version=4)
     cells = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and cell.cell_type == "code":
+        if meta.get("grade") and cell.cell_type == "code" and not meta.get("solution"):
             cells.append((meta["grade_id"], float(meta.get("points", 0))))
     return cells
+
+
+def manual_cells(notebook: Path) -> set[str]:
+    """Grade ids of the graded code cells that are also solution cells: graded by hand in nbgrader."""
+    nb = nbformat.read(notebook, as_version=4)
+    return {str(meta["grade_id"]) for cell in nb.cells
+            if (meta := cell.metadata.get("nbgrader", {})).get("grade") and meta.get("solution")
+            and cell.cell_type == "code"}
 
 
 def _messages(autograded: Path) -> dict[str, str]:
@@ -62,7 +74,7 @@ def _messages(autograded: Path) -> dict[str, str]:
 
 def _collect(course: Course, assignment: str, student: str, seconds: float) -> SubmissionResult:
     tests: list[TestResult] = []
-    with Gradebook(course.db_url) as gb:
+    with course.gradebook() as gb:
         for src in course.source_notebooks(assignment):
             nb_id = src.stem
             messages = _messages(course.autograded / student / assignment / src.name)
@@ -83,7 +95,7 @@ def _error_result(course: Course, assignment: str, student: str, message: str) -
         for src in course.source_notebooks(assignment)
         for gid, points in grade_cells(src)
     )
-    with Gradebook(course.db_url) as gb:
+    with course.gradebook() as gb:
         gb.update_or_create_student(student)
     return SubmissionResult(student, assignment, "error", tests, message=message)
 
@@ -104,7 +116,7 @@ def grade_one(course: Course, assignment: str, student: str, profile: Profile) -
     )
     if not run.ok:
         return _error_result(
-            course, assignment, student, f"nbgrader could not grade this submission:\n{run.tail(6)}"
+            course, assignment, student, f"nbgrader could not grade this submission: {run.summary()}"
         )
     return _collect(course, assignment, student, time.monotonic() - start)
 

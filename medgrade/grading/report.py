@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import click
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
 from medgrade.author.release import generate_release
 from medgrade.course import Course
-from medgrade.data.root import resolve_root
+from medgrade.data.root import present_root
 from medgrade.errors import UsageError
 from medgrade.grading.engine import atomic_write, grade_class
 from medgrade.grading.integrity import integrity_csv
@@ -27,8 +27,7 @@ __all__ = ["grade_and_report", "summary_table", "write_result"]
 
 def _ensure_in_gradebook(course: Course, assignment: str) -> None:
     """nbgrader grades against the gradebook's copy of the test cells; add it if absent."""
-    course.gradebook_dir.mkdir(exist_ok=True)
-    with Gradebook(course.db_url) as gb:
+    with course.gradebook() as gb:
         try:
             gb.find_assignment(assignment)
             return
@@ -145,7 +144,7 @@ def grade_and_report(
         results = autograde_class(course, assignment, todo, profile=profile, workers=n_workers,
                                   progress=nb_progress)
     else:
-        results = grade_class(course, assignment, todo, profile=profile, data_root=resolve_root(),
+        results = grade_class(course, assignment, todo, profile=profile, data_root=present_root(),
                               workers=n_workers, force=force, progress=progress, slots=slots,
                               scheduler=scheduler, unconfined=unconfined)
     flagged = [r for r in results if r.findings]

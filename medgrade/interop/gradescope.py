@@ -174,7 +174,7 @@ def build_gradescope_autograder(course: Course, assignment: str, dest: Path, *, 
     with tempfile.TemporaryDirectory(prefix="medgrade-gradescope-") as tmp:
         root = Path(tmp)
         _stage_course(course, assignment, root / "course")
-        shutil.copytree(_PACKAGE, root / "lib" / "medgrade", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(_PACKAGE, root / "lib" / "medgrade", ignore=shutil.ignore_patterns("__pycache__", "_course"))
         (root / "lib" / "pyproject.toml").write_text(LIB_PYPROJECT.format(version=__version__))
         (root / "requirements.txt").write_text(requirements())
         shutil.copy(constraints_file(course), root / "constraints.txt")

@@ -18,6 +18,7 @@ from medgrade.course import Course
 from medgrade.errors import SubmissionError
 from medgrade.grading.intake import check_submission
 from medgrade.grading.integrity import scan_notebook
+from medgrade.grading.nbgrader_backend import grade_cells, manual_cells
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult, TestResult, TestStatus
 from medgrade.runner.execute import execute
@@ -58,8 +59,6 @@ def supported_kernel(nb: nbformat.NotebookNode) -> str | None:
 
 
 def _all_tests(course: Course, assignment: str, status: TestStatus, message: str) -> tuple[TestResult, ...]:
-    from medgrade.grading.nbgrader_backend import grade_cells
-
     return tuple(
         TestResult(gid, 0.0, pts, status, message)
         for src in course.source_notebooks(assignment)
@@ -108,8 +107,9 @@ def run_job(job: Job) -> JobOutput:
     findings: list[str] = [f for f in [sandbox.finding()] if f]
     autograded: dict[str, str] = {}
     release_dir = course.release / job.assignment
-    aux = [p for p in release_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"] if release_dir.is_dir() else []
+    aux = course.aux_files(job.assignment)
     for src in sources:
+        manual = manual_cells(src)
         prepared = prepare(nbformat.read(src, as_version=4),
                            nbformat.read(release_dir / src.name, as_version=4), notebooks[src.name])
         findings.extend(f"{src.name}: {f}" for f in prepared.findings)
@@ -128,6 +128,8 @@ def run_job(job: Job) -> JobOutput:
                           data_root=Path(job.data_root) if job.data_root else None)
             findings.extend(f"{src.name}: {f}" for f in run.findings)  # verdicts: what the kernel was seen to do
         for t in prepared.tests:
+            if t.grade_id in manual:  # nbgrader's manually graded answer: its score is the TA's
+                continue
             o = run.outcomes[t.grade_id]
             tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,
                                     o.status, o.message))  # type: ignore[arg-type]

@@ -71,17 +71,16 @@ def self_check(notebook: str | os.PathLike[str] | None = None, *, course_dir: st
         print("medgrade self-check skipped: this kernel was started by the grader")
         return None
     from medgrade.course import Course
-    from medgrade.data.root import resolve_root
+    from medgrade.data.root import present_root
     from medgrade.errors import SandboxUnavailable
     from medgrade.profiles import active_profile
     from medgrade.student.check import run_check
 
     path = Path(notebook) if notebook is not None else _saved_notebook()
     root = Path(course_dir) if course_dir is not None else _course_root(path)
-    data = resolve_root()
     try:
         report = run_check(Course(root.resolve()), path, profile=active_profile(), assignment=assignment,
-                           data_root=data if data.is_dir() else None, unconfined=unconfined)
+                           data_root=present_root(), unconfined=unconfined)
     except SandboxUnavailable as e:
         print(f"medgrade self-check: {e}.\nTo check your own notebook without the sandbox, run "
               "self_check(unconfined=True).")

@@ -17,13 +17,29 @@ from medgrade.errors import DataError
 
 def test_resolve_root_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("MEDGRADE_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert resolve_root() == tmp_path / "xdg" / "medgrade" / "data" == default_root()
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert resolve_root() == Path.home() / ".cache" / "medgrade" / "data"
+    (tmp_path / "data").mkdir()
+    assert resolve_root() == Path.home() / ".cache" / "medgrade" / "data"  # a data/ folder that is not ours
+    (tmp_path / "data" / "manifest.json").write_text("{}")
+    assert resolve_root() == tmp_path / "data"  # the course's own, as `make` leaves it in the repository
     monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "env"))
     assert resolve_root() == tmp_path / "env"
     assert resolve_root(tmp_path / "flag") == tmp_path / "flag"
+
+
+def test_grading_gets_the_data_roots_real_path_or_none(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from medgrade.data.root import present_root
+
+    monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "absent"))
+    assert present_root() is None  # a course that reads no data grades without a data root
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "link"))
+    assert present_root() == tmp_path / "real"  # what the kernel's sandbox binds, and its data link names
 
 
 def _small(root: Path) -> Path:
