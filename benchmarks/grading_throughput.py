@@ -17,8 +17,14 @@ per-submission overhead beyond the notebook's compute ((wall x workers / N) - co
 coordinator's peak RSS (measured in the coordinator process itself, not its kernels).
 Targets on 2 cores: ratio >= 2, overhead < 1 s per submission, coordinator < 300 MB.
 
+``--probe-cost`` then grades each submission once more in this process, timing the grader's
+work on the verdict probes (:mod:`medgrade.runner.probes`) inside the same run, and prints
+what they cost as a ratio to the time without them (two separate runs, with
+``MEDGRADE_PROBES=0`` and without, differ by more than that on a shared machine);
+``--no-nbgrader`` skips steps 1 and 2.
+
     python benchmarks/grading_throughput.py [--assignment 03_cnn_classification] [--students 12]
-                                            [--workers 2] [--profile cpu]
+                                            [--workers 2] [--profile cpu] [--probe-cost] [--no-nbgrader]
 """
 
 from __future__ import annotations
@@ -116,6 +122,48 @@ def medgrade_class(root: Path, assignment: str, workers: int, profile: str) -> d
     return json.loads(out.strip().splitlines()[-1])
 
 
+def probe_cost(root: Path, assignment: str, profile: str, students: int) -> None:
+    """What the verdict probes cost, measured inside one grading run of each submission.
+
+    Two separate runs (with and without probes) differ by more than the probes on a shared
+    machine, so the grader's time in probes (reseed, send, query: everything a probe adds) is
+    timed within the same runs, interleaved with the tests, and set against the time the
+    submissions took: the ratio is that time over the same time less the probes'.
+    """
+    from dataclasses import asdict
+
+    from medgrade.data.root import resolve_root
+    from medgrade.profiles import get_profile
+    from medgrade.runner.job import Job, run_job
+    from medgrade.runner.testrun import TestRun
+
+    spent = {"probes": 0.0, "count": 0}
+    real = TestRun.probe
+
+    def timed(self: TestRun, probe: object, test: object) -> None:
+        t0 = time.perf_counter()
+        try:
+            real(self, probe, test)  # type: ignore[arg-type]
+        finally:
+            spent["probes"] += time.perf_counter() - t0
+            spent["count"] += 1
+
+    TestRun.probe = timed  # type: ignore[method-assign]
+    try:
+        total, scores = 0.0, []
+        for i in range(students):
+            t0 = time.perf_counter()
+            out = run_job(Job(str(root), assignment, f"s{i:02d}", asdict(get_profile(profile)), str(resolve_root())))
+            total += time.perf_counter() - t0
+            scores.append(out.result.score)
+    finally:
+        TestRun.probe = real  # type: ignore[method-assign]
+    print(f"verdict probes: {spent['count']} probes took {spent['probes']:.2f} s of the {total:.1f} s that "
+          f"{students} submission(s) took one at a time (scores {sorted(set(scores))}): "
+          f"{total / (total - spent['probes']):.4f}x the time without them, "
+          f"{spent['probes'] / students:.2f} s per submission")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assignment", default="03_cnn_classification")
@@ -123,6 +171,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--sandbox-rounds", type=int, default=5, help="kernel starts timed per sandbox kind")
+    parser.add_argument("--probe-cost", action="store_true", help="also time the verdict probes, in one run")
+    parser.add_argument("--no-nbgrader", action="store_true", help="skip the notebook compute and nbgrader runs")
     args = parser.parse_args()
     n = args.students
     with tempfile.TemporaryDirectory(prefix="medgrade-bench-") as tmp:
@@ -130,13 +180,18 @@ def main() -> None:
         build_class(root, args.assignment, n)
         print(f"class: {n} submissions of {args.assignment} (the completed reference), "
               f"profile {args.profile}, {os.cpu_count()} cores")
-        compute = notebook_compute(root, args.assignment, args.profile)
-        print(f"notebook compute (plain nbclient, one submission): {compute:.1f} s")
-        nb_wall = nbgrader_class(root, args.assignment, args.profile)
-        print(f"nbgrader autograde: {nb_wall:.1f} s wall, {n / nb_wall * 60:.2f} submissions/min")
+        if not args.no_nbgrader:
+            compute = notebook_compute(root, args.assignment, args.profile)
+            print(f"notebook compute (plain nbclient, one submission): {compute:.1f} s")
+            nb_wall = nbgrader_class(root, args.assignment, args.profile)
+            print(f"nbgrader autograde: {nb_wall:.1f} s wall, {n / nb_wall * 60:.2f} submissions/min")
         mg = medgrade_class(root, args.assignment, args.workers, args.profile)
         print(f"medgrade grade --workers {args.workers}: {mg['wall']:.1f} s wall, "
               f"{n / mg['wall'] * 60:.2f} submissions/min; scores {sorted(set(mg['scores']))}")
+        if args.probe_cost:
+            probe_cost(root, args.assignment, args.profile, n)
+        if args.no_nbgrader:
+            return
         overhead = mg["wall"] * args.workers / n - compute
         print(f"throughput ratio medgrade/nbgrader: {nb_wall / mg['wall']:.2f}x (target >= 2)")
         print(f"medgrade overhead per submission beyond the notebook's compute: {overhead:+.2f} s (target < 1 s)")

@@ -40,13 +40,15 @@ from medgrade.profiles import EVIDENCE_VAR, JUDGE_VAR, for_profile
 __all__ = ["SCHEMA_VERSION", "ENV_VAR", "KINDS", "record_predictions", "collected_evidence",
            "clear_evidence", "load_evidence", "parse_record", "judge_predictions",
            "Judgement", "judged", "JUDGE_VAR", "kind_for", "PLOTS", "judge_gain", "gain_name", "baseline_key",
-           "mask_slice", "evaluate", "Outcome"]
+           "evaluate", "Outcome", "scored"]
 
 SCHEMA_VERSION = 1
 ENV_VAR = EVIDENCE_VAR
 PLOTS = ("roc", "confusion", "masks")
 KINDS = ("scores", "labels", "mask")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+MAX_MAGNITUDE = {"scores": 1e12, "labels": 2**31 - 1, "mask": 2**31 - 1}  # beyond: not a prediction, and overflows
+MAX_DIMS = 8
 _REGISTRY: dict[str, dict[str, Any]] = {}
 
 
@@ -62,6 +64,9 @@ def _values(arr: np.ndarray, kind: str, key: str) -> list[Any]:
     if not np.isfinite(arr).all():
         raise _bad(check, key, f"finite {kind}", f"{int((~np.isfinite(arr)).sum())} NaN or "
                    "infinite values", "the model diverged or log(0) was taken.")
+    if kind != "mask" and float(np.abs(arr).max()) > MAX_MAGNITUDE[kind]:
+        raise _bad(check, key, f"{kind} of magnitude at most {MAX_MAGNITUDE[kind]:g}",
+                   f"{float(np.abs(arr).max()):g}", "record probabilities, logits or class indices, nothing larger.")
     if kind == "scores":
         return [float(v) for v in arr.ravel()]
     if kind == "mask" and not np.isin(arr, (0, 1)).all():
@@ -127,18 +132,21 @@ def parse_record(record: Any) -> tuple[str, np.ndarray]:
                     observed, "record predictions only with record_predictions().")
 
     if not isinstance(record, dict) or record.get("schema") != SCHEMA_VERSION:
-        raise bad(f"{describe(record)[:60]} without schema {SCHEMA_VERSION}")
+        raise bad(f"a {type(record).__name__} without schema {SCHEMA_VERSION}")
     kind, shape, values = record.get("kind"), record.get("shape"), record.get("values")
     if kind not in KINDS:
         raise bad(f"kind {kind!r}")
-    if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
-        raise bad(f"shape {shape!r}")
+    if not isinstance(shape, list) or not 0 < len(shape) <= MAX_DIMS or not all(type(s) is int and s >= 0
+                                                                               for s in shape):
+        raise bad(f"shape {str(shape)[:60]}")
     number = float if kind == "scores" else int
     if not isinstance(values, list) or len(values) != math.prod(shape) or not all(
-        type(v) in (int, float) and math.isfinite(v) and (number is float or type(v) is int)
+        type(v) in (int, float) and (type(v) is int or math.isfinite(v)) and (number is float or type(v) is int)
         for v in values
     ):
         raise bad(f"values that do not fill shape {shape} with finite {kind}")
+    if any(abs(v) > MAX_MAGNITUDE[kind] for v in values):
+        raise bad(f"{kind} of magnitude above {MAX_MAGNITUDE[kind]:g}")
     dtype = np.float64 if kind == "scores" else np.int64
     return str(kind), np.asarray(values, dtype=dtype).reshape(shape)
 
@@ -224,7 +232,7 @@ def _label(record: Any, name: str | None) -> str:
     return name or str(record.get("key", "evidence") if isinstance(record, dict) else "evidence")
 
 
-def _scored(arr: np.ndarray, ignore: Any) -> np.ndarray:
+def scored(arr: np.ndarray, ignore: Any) -> np.ndarray:
     """A mask without the voxels the answer key does not score (``ignore``, where it fits)."""
     if ignore is not None and np.shape(ignore) == arr.shape:
         return np.where(np.asarray(ignore, dtype=bool), 0, arr)
@@ -242,7 +250,13 @@ def _metric_of(record: Any, y_true: Any, metric: str, label: str, ignore: Any) -
                        ": use predicted probabilities, not hard predictions."
                        if metric == "auc" else "."))
     if metric == "dice":
-        return float(dice_score(_scored(arr, ignore), y_true).mean(axis=0).min())
+        if arr.shape != np.shape(y_true):
+            raise _bad("judge_predictions", label, f"masks of shape {tuple(np.shape(y_true))}, one per hidden case",
+                       f"shape {tuple(arr.shape)}", "predict a binary mask (n, 1, *spatial) for every case, in order.")
+        return float(dice_score(scored(arr, ignore), y_true).mean(axis=0).min())
+    if arr.ndim != 1 and not (metric == "auc" and arr.ndim == 2):
+        raise _bad("judge_predictions", label, f"one {kind} per item, shape ({arr.shape[0]},)",
+                   f"shape {tuple(arr.shape)}", "flatten the predictions to one value per item.")
     return metric_value(metric, y_true, arr, check="judge_predictions", name=label)
 
 
@@ -261,11 +275,12 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
     ``metric="auc"``, binary masks ``(n, 1, *spatial)`` for ``metric="dice"``, class labels
     otherwise); ``positive`` makes the labels binary (1 where the label equals it). ``at_least``
     and ``n`` may be dicts of values per profile. ``plot`` (``"roc"``, ``"confusion"`` with
-    ``classes`` names, or ``"masks"``: the first case's slice with the most target) adds a plot
-    to the feedback page. ``baseline`` (predictions of a model to beat, on the same items) with
-    ``gain`` asks the metric to exceed the baseline's by at least ``gain`` as well; ``hint`` is
-    what a student reads when a threshold is missed. Every argument but ``values`` and
-    ``baseline`` must be a literal: the grader reads them from the source.
+    ``classes`` names, or ``"masks"``: the Dice of each case) adds a plot to the feedback page,
+    drawn from aggregates that hold no item's label (:mod:`medgrade.checks.heldout`).
+    ``baseline`` (predictions of a model to beat, on the same items) with ``gain`` asks the
+    metric to exceed the baseline's by at least ``gain`` as well; ``hint`` is what a student
+    reads when a threshold is missed. Every argument but ``values`` and ``baseline`` must be a
+    literal: the grader reads them from the source.
 
     Inside medgrade's sandbox this only records the predictions (the grader judges them after
     the cell); elsewhere it judges here and returns the :class:`Judgement`.
@@ -352,24 +367,21 @@ def _counted(values: Any, count: int, answers: str, label: str) -> np.ndarray:
     return arr
 
 
-def mask_slice(truth: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, str]:
-    """The first case's (prediction, target, title) on its slice with the most target (last axis)."""
-    t, p = np.asarray(truth)[0, 0], _scored(np.asarray(pred), ignore)[0, 0]
-    z = int(np.argmax(t.reshape(-1, t.shape[-1]).sum(axis=0)))
-    return p[..., z].astype(np.uint8), t[..., z].astype(np.uint8), f"hidden case 1, slice {z}"
-
-
 def _publish(plot: str | None, y_true: np.ndarray, values: np.ndarray, classes: list[str] | None,
              ignore: np.ndarray | None = None) -> None:
     if plot is None:
         return
+    from medgrade.checks import heldout
     from medgrade.student.evidence import publish
 
     if plot == "masks":
-        if values.shape == y_true.shape and values.ndim >= 4:
-            pred, true, title = mask_slice(y_true, values, ignore)
-            publish("masks", pred=pred, true=true, title=title)
+        if values.shape != y_true.shape or values.ndim < 4:
+            return
+        record = heldout.dice_cases(dice_score(scored(values, ignore), y_true))
     elif plot == "roc":
-        publish("roc", y_true=y_true, scores=values)
+        record = heldout.roc_curve(y_true, values)
     elif plot == "confusion":
-        publish("confusion", y_true=y_true, y_pred=values, **({"labels": list(classes)} if classes else {}))
+        record = heldout.confusion_counts(y_true, values, tuple(classes) if classes else None)
+    else:
+        return
+    publish(record.pop("kind"), **{k: v for k, v in record.items() if k != "schema"})

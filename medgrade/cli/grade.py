@@ -9,6 +9,12 @@ from medgrade.course import Course
 from medgrade.grading.report import grade_and_report
 from medgrade.profiles import get_profile
 
+NOT_TAMPER_RESISTANT = (  # printed by every run of --engine nbgrader
+    "warning: --engine nbgrader is not tamper-resistant. nbgrader autograde runs every test in the student's own "
+    "kernel, unsandboxed, and decides a test passed when its cell shows no error, which the notebook controls: "
+    "one line of tampering earns a blank notebook full marks, and a hidden test's text can reach the student's "
+    "feedback. Use it to compare engines, never to grade a class.")
+
 
 @click.command()
 @click.argument("assignment")
@@ -17,7 +23,8 @@ from medgrade.profiles import get_profile
               help="Submissions graded at once (default: one per CPU core).")
 @click.option("--force", is_flag=True, help="Regrade submissions that have not changed since they were graded.")
 @click.option("--engine", type=click.Choice(["medgrade", "nbgrader"]), default="medgrade", show_default=True,
-              help="medgrade: sandboxed and resumable; nbgrader: `nbgrader autograde` per student, for comparison.")
+              help="medgrade: sandboxed, resumable, verdicts decided by the grader; nbgrader: `nbgrader autograde` "
+                   "per student, for comparison only: it is not tamper-resistant.")
 @click.option("--gpus", default=None, metavar="IDS",
               help="CUDA devices to grade on with a GPU profile, e.g. 0,1 (default: every visible GPU).")
 @click.option("--slots-per-gpu", type=click.IntRange(min=1), default=1, show_default=True,
@@ -41,6 +48,8 @@ def grade(
     unchanged submissions and resumes an interrupted batch.
     """
     course = Course.at(course_dir)
+    if engine == "nbgrader":
+        click.echo(NOT_TAMPER_RESISTANT, err=True)
     devices = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
     grade_and_report(course, assignment, list(students), profile=get_profile(profile), workers=workers,
                      force=force, engine=engine, gpus=devices, slots_per_gpu=slots_per_gpu, scheduler=scheduler,

@@ -77,6 +77,14 @@ def draw(record: dict[str, Any], *, failed: bool) -> tuple[str, str] | None:
             return plots.roc(record["y_true"], record["scores"]), "ROC curve of your scores"
         if kind == "masks" and failed:
             return plots.mask_overlay(record["pred"], record["true"]), "predicted and true masks"
-    except (ValueError, TypeError, IndexError):
+        if kind == "roc_curve":
+            return plots.roc_from_points(record["fpr"], record["tpr"]), "ROC curve of your scores on the hidden split"
+        if kind == "confusion_counts":
+            columns = record.get("columns") if isinstance(record.get("columns"), list) else labels
+            return plots.confusion_matrix(record["matrix"], [str(x) for x in labels or []],
+                                          [str(x) for x in columns or []]), "confusion matrix on the hidden split"
+        if kind == "dice_cases" and failed:
+            return plots.dice_per_case(record["dice"]), "Dice of each hidden case"
+    except Exception:  # a record no drawing can be made of is dropped, never the page
         return None
     return None

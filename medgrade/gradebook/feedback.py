@@ -20,6 +20,7 @@ from medgrade.errors import UsageError
 from medgrade.gradebook.evidence import draw, read_evidence
 from medgrade.gradebook.html import STATUS_CLASS, esc, img, page
 from medgrade.grading.engine import atomic_write
+from medgrade.grading.scrub import NO_HIDDEN, Hidden, scrub
 from medgrade.results import SubmissionResult, TestResult
 
 __all__ = ["FeedbackOutput", "feedback_dir", "load_results", "render_feedback", "write_feedback"]
@@ -50,11 +51,11 @@ def load_results(course: Course, assignment: str) -> list[SubmissionResult]:
     return results
 
 
-def _test_section(t: TestResult, source: str, evidence: list[dict[str, Any]]) -> str:
+def _test_section(t: TestResult, source: str, evidence: list[dict[str, Any]], hidden: Hidden = NO_HIDDEN) -> str:
     status = f'<span class="{STATUS_CLASS[t.status]}">{_STATUS_TEXT[t.status]}</span>'
     parts = [f'<h3 id="{esc(t.grade_id)}">{esc(t.grade_id)}: {t.points:g} / {t.max_points:g} points, {status}</h3>']
     if t.message:
-        parts.append(f"<pre>{esc(t.message)}</pre>")
+        parts.append(f"<pre>{esc(scrub(t.message, hidden))}</pre>")
     figures = [d for record in evidence if (d := draw(record, failed=t.status != "passed"))]
     parts.extend(img(uri, caption) for uri, caption in figures)
     if source.strip():
@@ -62,9 +63,26 @@ def _test_section(t: TestResult, source: str, evidence: list[dict[str, Any]]) ->
     return "\n".join(parts)
 
 
+def _scrubbed(record: dict[str, Any], hidden: Hidden) -> dict[str, Any]:
+    """A published plot record with the hidden source scrubbed from its texts (labels, title)."""
+    out = dict(record)
+    if isinstance(out.get("labels"), list):
+        out["labels"] = [scrub(str(label), hidden)[:80] for label in out["labels"]]
+    if isinstance(out.get("title"), str):
+        out["title"] = scrub(out["title"], hidden)[:200]
+    return out
+
+
 def render_feedback(result: SubmissionResult, sources: dict[str, str],
-                    evidence: dict[str, list[dict[str, Any]]]) -> str:
-    """The feedback page of one submission. ``sources`` is what the policy allows to show."""
+                    evidence: dict[str, list[dict[str, Any]]], hidden: dict[str, Hidden] | None = None) -> str:
+    """The feedback page of one submission. ``sources`` is what the policy allows to show.
+
+    ``hidden`` (by grade id) is scrubbed from every text the kernel could have made: the
+    messages, and the labels and titles of the plots it published (drawn into the images).
+    """
+    hidden = hidden or {}
+    evidence = {gid: [_scrubbed(record, hidden.get(gid, NO_HIDDEN)) for record in records]
+                for gid, records in evidence.items()}
     r = result
     head = [f"<h1>{esc(r.assignment)}: feedback for {esc(r.student)}</h1>",
             f'<p>Score <strong>{r.score:g} / {r.max_score:g}</strong> &middot; '
@@ -81,14 +99,15 @@ def render_feedback(result: SubmissionResult, sources: dict[str, str],
     head.append("<h2>Tests</h2>")
     head.append('<p class="muted">Test sources show what you were given; hidden tests are not shown '
                 "unless your instructor released them.</p>")
-    tests = [_test_section(t, sources.get(t.grade_id, ""), evidence.get(t.grade_id, [])) for t in r.tests]
+    tests = [_test_section(t, sources.get(t.grade_id, ""), evidence.get(t.grade_id, []),
+                           hidden.get(t.grade_id, NO_HIDDEN)) for t in r.tests]
     return page(f"{r.assignment} feedback: {r.student}", "\n".join(head + tests))
 
 
 def write_feedback(course: Course, assignment: str, *, now: dt.datetime | None = None) -> FeedbackOutput:
     """Write every graded submission's page and the class report; return where they went."""
     from medgrade.gradebook.class_report import render_class_report
-    from medgrade.gradebook.visibility import load_visibility, shown_sources
+    from medgrade.gradebook.visibility import hidden_sources, load_visibility, shown_sources
     from medgrade.grading.similarity.run import read_summary
 
     course.require(assignment)
@@ -98,12 +117,13 @@ def write_feedback(course: Course, assignment: str, *, now: dt.datetime | None =
                          f"run `medgrade grade {assignment}` first")
     when = now or dt.datetime.now(dt.timezone.utc)
     sources = shown_sources(course, assignment, load_visibility(course, assignment), when)
+    hidden = hidden_sources(course, assignment)
     folder = feedback_dir(course, assignment)
     pages = []
     for r in results:
         graded = sorted((course.autograded / r.student / assignment).glob("*.ipynb"))
         dest = folder / f"{r.student}.html"
-        atomic_write(dest, render_feedback(r, sources, read_evidence(graded)))
+        atomic_write(dest, render_feedback(r, sources, read_evidence(graded), hidden))
         pages.append(dest)
     report = folder / "index.html"
     atomic_write(report, render_class_report(assignment, results, similarity=read_summary(course, assignment)))

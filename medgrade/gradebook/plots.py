@@ -16,7 +16,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = ["loss_curve", "confusion", "roc", "mask_overlay", "score_histogram", "pass_rates",
-           "best_slice", "roc_points"]
+           "best_slice", "roc_points", "confusion_matrix", "roc_from_points", "dice_per_case", "MAX_CLASSES"]
+
+MAX_CLASSES = 50  # a confusion matrix wider than this is not drawn (a record could ask for 10**9 classes)
 
 
 def _png(fig: Figure) -> str:
@@ -36,19 +38,33 @@ def loss_curve(losses: Sequence[float], title: str = "loss during training") -> 
 
 def confusion(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] | None = None) -> str:
     """Counts of (true, predicted) classes; rows are the true class."""
-    t, p = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    t, p = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    if t.size and min(t.min(), p.min(initial=0)) < 0:
+        raise ValueError("class labels must not be negative")
     n = int(max(t.max(initial=0), p.max(initial=0))) + 1
     n = max(n, len(labels or ()))
+    if n > MAX_CLASSES:
+        raise ValueError(f"{n} classes: too many to draw")
     matrix = np.zeros((n, n), dtype=int)
     np.add.at(matrix, (t, p), 1)
     names = list(labels) if labels else [str(i) for i in range(n)]
-    fig = Figure(figsize=(1.2 + 0.6 * n, 1.0 + 0.6 * n))
+    return confusion_matrix(matrix.tolist(), names, names)
+
+
+def confusion_matrix(matrix: Sequence[Sequence[int]], rows: Sequence[str], columns: Sequence[str]) -> str:
+    """Counts already made (rows: true classes, columns: predicted), as a confusion matrix."""
+    m = np.asarray(matrix, dtype=np.int64)
+    if m.ndim != 2 or not 0 < m.shape[0] <= MAX_CLASSES or not 0 < m.shape[1] <= MAX_CLASSES + 1:
+        raise ValueError(f"a confusion matrix of shape {m.shape} cannot be drawn")
+    rows = [str(r)[:40] for r in rows][:m.shape[0]] + [str(i) for i in range(len(rows), m.shape[0])]
+    columns = [str(c)[:40] for c in columns][:m.shape[1]] + [str(i) for i in range(len(columns), m.shape[1])]
+    fig = Figure(figsize=(1.2 + 0.6 * m.shape[1], 1.0 + 0.6 * m.shape[0]))
     ax = fig.subplots()
-    ax.imshow(matrix, cmap="Blues")
-    for (i, j), v in np.ndenumerate(matrix):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > matrix.max() / 2 else "black")
-    ax.set_xticks(range(n), names, rotation=45, ha="right")
-    ax.set_yticks(range(n), names)
+    ax.imshow(m, cmap="Blues")
+    for (i, j), v in np.ndenumerate(m):
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > m.max() / 2 else "black")
+    ax.set_xticks(range(m.shape[1]), columns, rotation=45, ha="right")
+    ax.set_yticks(range(m.shape[0]), rows)
     ax.set(xlabel="predicted", ylabel="true", title="confusion matrix")
     return _png(fig)
 
@@ -67,9 +83,21 @@ def roc_points(y_true: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarr
 
 def roc(y_true: Sequence[int], scores: Sequence[float]) -> str:
     fpr, tpr, auc = roc_points(y_true, scores)
+    return _roc_figure(fpr, tpr, f"AUC {auc:.3f}")
+
+
+def roc_from_points(fpr: Sequence[float], tpr: Sequence[float]) -> str:
+    """An ROC curve through points already made (coarse thresholds on held-out data)."""
+    f, t = np.asarray(fpr, dtype=float), np.asarray(tpr, dtype=float)
+    if f.shape != t.shape or f.ndim != 1 or not 2 <= f.size <= 1000 or ((f < 0) | (f > 1) | (t < 0) | (t > 1)).any():
+        raise ValueError("ROC points must be two lists of rates of one length")
+    return _roc_figure(f, t, f"area {float(np.trapezoid(t, f)):.3f} (coarse)")
+
+
+def _roc_figure(fpr: np.ndarray, tpr: np.ndarray, label: str) -> str:
     fig = Figure(figsize=(3.6, 3.4))
     ax = fig.subplots()
-    ax.plot(fpr, tpr, label=f"AUC {auc:.3f}")
+    ax.plot(fpr, tpr, label=label)
     ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=0.8, label="chance")
     ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title="ROC curve", xlim=(0, 1), ylim=(0, 1.02))
     ax.legend(loc="lower right")
@@ -99,6 +127,18 @@ def mask_overlay(pred: Any, true: Any) -> str:
     where = "" if k is None else f" (slice {k})"
     ax.set(title=f"green: true, red: predicted, yellow: both{where}", xticks=[], yticks=[])
     ax.title.set_fontsize(9)
+    return _png(fig)
+
+
+def dice_per_case(dice: Sequence[float]) -> str:
+    """One bar per hidden case: its Dice (worst channel)."""
+    d = np.asarray(dice, dtype=float)
+    if d.ndim != 1 or not 0 < d.size <= 200 or ((d < 0) | (d > 1)).any():
+        raise ValueError("Dice per case must be up to 200 figures in [0, 1]")
+    fig = Figure(figsize=(1.5 + 0.25 * d.size, 3))
+    ax = fig.subplots()
+    ax.bar(np.arange(1, d.size + 1), d, color="#cf222e")
+    ax.set(xlabel="hidden case", ylabel="Dice", ylim=(0, 1), title="Dice per hidden case")
     return _png(fig)
 
 

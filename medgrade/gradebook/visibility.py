@@ -23,8 +23,9 @@ import yaml
 
 from medgrade.course import Course
 from medgrade.errors import UsageError
+from medgrade.grading.scrub import Hidden, hidden_of
 
-__all__ = ["POLICIES", "Visibility", "load_visibility", "shown_sources"]
+__all__ = ["POLICIES", "Visibility", "load_visibility", "shown_sources", "hidden_sources"]
 
 POLICIES = ("visible", "hidden", "after_due")
 
@@ -90,3 +91,9 @@ def shown_sources(course: Course, assignment: str, policy: Visibility, now: dt.d
     return shown
 
 
+
+
+def hidden_sources(course: Course, assignment: str) -> dict[str, Hidden]:
+    """Each test's hidden source, by grade id: what no text a page shows may contain."""
+    return {gid: hidden_of(text) for src in course.source_notebooks(assignment)
+            for gid, text in _test_cells(src).items()}

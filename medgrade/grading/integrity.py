@@ -5,15 +5,18 @@ check library may still be right), the submission is flagged for a teaching assi
 review, with the cell and the line that raised the flag. Findings start with ``integrity:``
 so the TA summary, the gradebook flag and the class report can tell them apart.
 
-Scanned: the cells the student may write (solution cells and cells they added); the locked and
-test cells come from the source and are not the student's. Flagged:
+Scanned: the cells the student may write (solution cells and cells they added), read as IPython
+reads them (magics and shell lines included, :func:`medgrade.grading.tampering.as_python`); the
+locked and test cells come from the source and are not the student's. Flagged:
 
 - **patching**: assigning to, or ``setattr`` on, an attribute of the check library, torch,
   NumPy, scikit-learn, MONAI, ``builtins`` or ``sys`` (``torch.backends`` settings excepted);
 - **introspection** of the grader: frames, the garbage collector, ``sys.modules``, import
   hooks, tracing, ``MEDGRADE_`` variables;
 - **file access** outside the sandbox: absolute paths, ``..``, the course's secret folders;
-- **process and network tricks**: fork, kill, exit, subprocess, ctypes, sockets, HTTP.
+- **process and network tricks**: fork, kill, exit, subprocess, ctypes, sockets, HTTP, shell lines;
+- **tampering** with the interpreter or the kernel, **input history** and risky **magics**
+  (:mod:`medgrade.grading.tampering`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
+from medgrade.grading.tampering import as_python, embedded_code, tampering_flags
 from medgrade.results import SubmissionResult
 
 __all__ = ["Flag", "scan_notebook", "runtime_flags", "integrity_csv", "PREFIX"]
@@ -45,7 +49,7 @@ _SECRET_WORDS = ("source/", "gradebook", "reference_solutions", "autograded", "s
 class Flag:
     cell: str  # the cell's grade id, or its position
     line: int
-    kind: str  # patching | introspection | file access | process
+    kind: str  # patching | introspection | file access | process | tampering | input history
     detail: str
 
     def message(self) -> str:
@@ -82,6 +86,8 @@ def _watched(dotted: str | None) -> bool:
 
 
 def _node_flags(node: ast.AST, aliases: dict[str, str]) -> Iterator[tuple[str, str]]:
+    dotted = _dotted(node.func if isinstance(node, ast.Call) else node, aliases)
+    yield from tampering_flags(node, dotted)
     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
         targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
         for t in targets:
@@ -140,16 +146,24 @@ def scan_notebook(nb: NotebookNode, *, locked_imports: str = "") -> list[Flag]:
         known = {}
     flags: list[Flag] = []
     for cell_id, cell in _student_cells(nb):
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue  # the kernel will report it; a syntax error is not an integrity question
-        aliases = _aliases(tree, known)
-        for node in ast.walk(tree):
-            for kind, detail in _node_flags(node, aliases):
-                flags.append(Flag(cell_id, getattr(node, "lineno", 0), kind, detail))
+        flags.extend(_scan(as_python(cell.source), cell_id, known))
     unique = {(f.cell, f.kind, f.detail): f for f in flags}
     return sorted(unique.values(), key=lambda f: (f.cell, f.line))
+
+
+def _scan(code: str, cell_id: str, known: dict[str, str], offset: int = 0, depth: int = 0) -> Iterator[Flag]:
+    """Flags in ``code`` (Python), its lines shifted by ``offset``; code a magic carries is scanned too."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return  # the kernel will report it; a syntax error is not an integrity question
+    aliases = _aliases(tree, known)
+    for node in ast.walk(tree):
+        for kind, detail in _node_flags(node, aliases):
+            yield Flag(cell_id, getattr(node, "lineno", 0) + offset, kind, detail)
+        inner = embedded_code(node) if depth < 3 else None
+        if inner is not None:
+            yield from _scan(inner[0], cell_id, aliases, offset + inner[1], depth + 1)
 
 
 def integrity_csv(results: list[SubmissionResult]) -> str:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import ast
 import json
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medgrade.errors import CourseError, UsageError
+from medgrade.grading.planted import Refused, open_folders, read_planted
 from medgrade.profiles import PROFILES, for_profile
 
 __all__ = ["JudgeSpec", "Verdict", "judge_specs", "judge_cell", "forget_records", "MAX_RECORD_BYTES"]
@@ -131,88 +131,69 @@ class Verdict:
     outputs: list[dict[str, Any]] = field(default_factory=list)  # plot records for the notebook
 
 
-def _open_folder(evidence_dir: Path) -> list[int]:
-    """File descriptors from the sandbox folder down to ``evidence_dir``, no link followed."""
-    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0)
-    fds = [os.open(evidence_dir.parent.parent, os.O_RDONLY | os.O_DIRECTORY)]
-    try:
-        for part in (evidence_dir.parent.name, evidence_dir.name):
-            fds.append(os.open(part, flags, dir_fd=fds[-1]))
-    except OSError:
-        for fd in fds:
-            os.close(fd)
-        raise
-    return fds
+def _parts(evidence_dir: Path) -> tuple[Path, tuple[str, str]]:
+    """The grader's sandbox folder, and the kernel-writable steps from it down to ``evidence_dir``."""
+    return evidence_dir.parent.parent, (evidence_dir.parent.name, evidence_dir.name)
 
 
 def forget_records(evidence_dir: Path, keys: list[str]) -> None:
     """Delete the records ``keys`` before their test runs: one left from an earlier cell must not count."""
+    anchor, parts = _parts(evidence_dir)
     try:
-        fds = _open_folder(evidence_dir)
+        with open_folders(anchor, parts) as folder:
+            for key in keys:
+                try:
+                    os.unlink(f"{key}.json", dir_fd=folder)
+                except FileNotFoundError:
+                    pass
     except OSError:
         return  # no folder yet (or not one the grader will read from): nothing to forget
-    try:
-        for key in keys:
-            try:
-                os.unlink(f"{key}.json", dir_fd=fds[-1])
-            except FileNotFoundError:
-                pass
-    finally:
-        for fd in fds:
-            os.close(fd)
+
+
+_REFUSED = {
+    "a link": "is a link, not the file checks.judged writes",
+    "not a regular file": "is not a regular file (checks.judged writes one)",
+    "not readable": "could not be opened",
+}
 
 
 def _read(evidence_dir: Path, key: str) -> Any:
     """The record ``key`` the kernel wrote, opened without following any link it could have planted.
 
-    The kernel can rewrite its own folder while the grader reads (a background thread), so each
-    step from the sandbox folder down is opened with O_NOFOLLOW relative to the one above: a
-    symbolic link to a grader-side file (another student's result) is refused, never read.
+    The kernel can rewrite its own folder while the grader reads (a background thread), so the
+    record is read with :func:`medgrade.grading.planted.read_planted`: a symbolic link to a
+    grader-side file (another student's result) or a FIFO is refused, never read.
     """
-    missing = LookupError(f"the test recorded no predictions under {key!r} (was checks.judged reached?)")
+    anchor, parts = _parts(evidence_dir)
     try:
-        fds = _open_folder(evidence_dir)
-    except OSError:
-        raise missing from None
-    try:
-        try:
-            fds.append(os.open(f"{key}.json", os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0),
-                               dir_fd=fds[-1]))
-        except OSError:
-            raise missing from None
-        info = os.fstat(fds[-1])
-        if not stat.S_ISREG(info.st_mode):
-            raise LookupError(f"the record {key!r} is not a regular file")
-        if info.st_size > MAX_RECORD_BYTES:
-            raise LookupError(f"the record {key!r} is larger than {MAX_RECORD_BYTES // 2**20} MB")
-        with os.fdopen(os.dup(fds[-1]), "rb") as f:
-            data = f.read(MAX_RECORD_BYTES + 1)
-        if len(data) > MAX_RECORD_BYTES:  # it grew while being read
-            raise LookupError(f"the record {key!r} is larger than {MAX_RECORD_BYTES // 2**20} MB")
-    finally:
-        for fd in fds:
-            os.close(fd)
+        data = read_planted(anchor, parts, f"{key}.json", max_bytes=MAX_RECORD_BYTES)
+    except Refused as e:
+        if e.reason == "missing":
+            raise LookupError(f"the test recorded no predictions under {key!r} (was checks.judged reached?)") from None
+        what = _REFUSED.get(e.reason, f"is {e.reason}")
+        raise LookupError(f"the record {key!r} {what}; only checks.judged, called by the test, may write it") from None
     try:
         return json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise LookupError(f"the record {key!r} is not valid JSON") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise LookupError(f"the record {key!r} is not valid JSON; only checks.judged, called by the test, "
+                          "may write it") from None
 
 
 def _plot(spec: JudgeSpec, y_true: Any, values: Any, ignore: Any) -> dict[str, Any] | None:
-    from medgrade.checks.evidence import mask_slice
+    """The plot output of a judged call, from aggregates only (:mod:`medgrade.checks.heldout`)."""
+    from medgrade.checks import heldout
+    from medgrade.checks.evidence import scored
+    from medgrade.checks.segmentation import dice_score
     from medgrade.student.evidence import MIME
 
-    flat = [float(v) for v in values.ravel()] if spec.plot in ("roc", "confusion") else []
     if spec.plot == "masks":
         if values.shape != y_true.shape or values.ndim < 4:
             return None
-        pred, true, title = mask_slice(y_true, values, ignore)
-        record = {"schema": 1, "kind": "masks", "pred": pred.tolist(), "true": true.tolist(), "title": title}
+        record = heldout.dice_cases(dice_score(scored(values, ignore), y_true))
     elif spec.plot == "roc":
-        record = {"schema": 1, "kind": "roc", "y_true": y_true.tolist(), "scores": flat}
+        record = heldout.roc_curve(y_true, values)
     elif spec.plot == "confusion":
-        record = {"schema": 1, "kind": "confusion", "y_true": y_true.tolist(), "y_pred": [int(v) for v in flat],
-                  **({"labels": list(spec.classes)} if spec.classes else {})}
+        record = heldout.confusion_counts(y_true, values, spec.classes)
     else:
         return None
     return {"output_type": "display_data", "metadata": {},
@@ -232,36 +213,52 @@ def _counted(evidence_dir: Path, key: str, spec: JudgeSpec, n: int) -> tuple[Any
 
 
 def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path | None, profile: str) -> Verdict:
-    """Judge each record of a test cell that ran without error; the first failure is the message."""
+    """Judge each record of a test cell that ran without error; the first failure is the message.
+
+    Judging fails closed: a record the grader cannot evaluate fails this test with a message the
+    student can act on, whatever went wrong with it; it never passes, and never stops the run.
+    """
+    verdict = Verdict()
+    for spec in specs:
+        try:
+            _judge_one(spec, evidence_dir, data_root, profile, verdict)
+        except Exception as e:  # a record shaped in a way no rule above foresaw: this test fails
+            verdict.message = verdict.message or (
+                f"CheckFailure: judged({spec.label}): the grader could not evaluate the record {spec.key!r} "
+                f"({type(e).__name__}); record one prediction per item with checks.judged, as the test does")
+    return verdict
+
+
+def _judge_one(spec: JudgeSpec, evidence_dir: Path, data_root: Path | None, profile: str, verdict: Verdict) -> None:
+    """Judge the records of one ``judged`` call into ``verdict``."""
     from medgrade.checks.evidence import baseline_key, evaluate
     from medgrade.checks.failure import CheckFailure
     from medgrade.checks.measure import comparison
     from medgrade.data.answers import load_answer
 
-    verdict = Verdict()
-    for spec in specs:
-        bound, n = spec.bound(profile), spec.count(profile)
-        try:
-            record, values = _counted(evidence_dir, spec.key, spec, n)
-            baseline = _counted(evidence_dir, baseline_key(spec.key), spec, n)[0] if spec.baseline else None
-        except LookupError as e:
-            verdict.message = verdict.message or f"CheckFailure: judged({spec.label}): {e}"
-            continue
-        except CheckFailure as e:
-            verdict.message = verdict.message or f"CheckFailure: {e}"
-            continue
-        try:
-            answer = load_answer(data_root, spec.answers, n, spec.positive)
-        except UsageError as e:  # the grader's data, not the student's work
-            verdict.message = verdict.message or f"GraderError: {spec.label} could not be judged: {e}"
-            continue
-        outcome = evaluate(record, answer.truth, metric=spec.metric, at_least=bound, name=spec.label,
-                           ignore=answer.ignore, hint=spec.hint, baseline=baseline, gain=spec.least_gain(profile))
-        if outcome.failure is not None:
-            verdict.message = verdict.message or f"CheckFailure: {outcome.failure}"
-        verdict.measured.extend(comparison("judged", figure, value, threshold)
-                                for figure, value, threshold in outcome.measured)
-        plot = _plot(spec, answer.truth, values, answer.ignore)
-        if plot is not None:
-            verdict.outputs.append(plot)
-    return verdict
+    bound, n = spec.bound(profile), spec.count(profile)
+    try:
+        record, values = _counted(evidence_dir, spec.key, spec, n)
+        baseline = _counted(evidence_dir, baseline_key(spec.key), spec, n)[0] if spec.baseline else None
+    except LookupError as e:
+        verdict.message = verdict.message or f"CheckFailure: judged({spec.label}): {e}"
+        return
+    except CheckFailure as e:
+        verdict.message = verdict.message or f"CheckFailure: {e}"
+        return
+    try:
+        answer = load_answer(data_root, spec.answers, n, spec.positive)
+    except UsageError as e:  # the grader's data, not the student's work
+        verdict.message = verdict.message or f"GraderError: {spec.label} could not be judged: {e}"
+        return
+    outcome = evaluate(record, answer.truth, metric=spec.metric, at_least=bound, name=spec.label,
+                       ignore=answer.ignore, hint=spec.hint, baseline=baseline, gain=spec.least_gain(profile))
+    if outcome.failure is not None:
+        verdict.message = verdict.message or f"CheckFailure: {outcome.failure}"
+    verdict.measured.extend(comparison("judged", figure, value, threshold)
+                            for figure, value, threshold in outcome.measured)
+    if outcome.failure is not None and outcome.failure.value is None:
+        return  # a record the metric could not be computed from: nothing to draw either
+    plot = _plot(spec, answer.truth, values, answer.ignore)
+    if plot is not None:
+        verdict.outputs.append(plot)

@@ -1,8 +1,11 @@
 """Grade submissions with ``nbgrader autograde``, one student per child process.
 
-This is the interim engine: sequential and not sandboxed, but each student's run is isolated
+This is the comparison engine: sequential and not sandboxed, but each student's run is isolated
 from the others, bad files are caught before nbgrader sees them, and every student ends with a
-:class:`SubmissionResult` and a row in the gradebook.
+:class:`SubmissionResult` and a row in the gradebook. It is not tamper-resistant: nbgrader reads
+a test's verdict from the cell's outputs, which the student's kernel controls (``medgrade grade
+--engine nbgrader`` says so on every run); see :mod:`medgrade.runner.verdicts` for what the
+medgrade engine does instead.
 """
 
 from __future__ import annotations

@@ -126,6 +126,7 @@ def run_job(job: Job) -> JobOutput:
             run = execute(prepared, workdir=kernel.workdir, spec_dir=kernel.spec_dir, profile=profile, seed=job.seed,
                           env=kernel.env, caps=kernel.caps, confined=kernel.confined,
                           data_root=Path(job.data_root) if job.data_root else None)
+            findings.extend(f"{src.name}: {f}" for f in run.findings)  # verdicts: what the kernel was seen to do
         for t in prepared.tests:
             if t.grade_id in manual:  # nbgrader's manually graded answer: its score is the TA's
                 continue

@@ -3,9 +3,11 @@
 The student holds only the release, so the public tests are the release's test cells: the
 submitted notebook is prepared against the release (never the source, whose hidden parts stay
 with the instructor), executed in the same sandboxed kernel with the grading profile's budgets,
-and every test is reported as passed, failed with its message, or not reached. Before the
-tests, the check reports what would stop or flag grading: a file that is not a valid notebook,
-a name the grader will not look for, an edited or deleted test cell, a run over the budget.
+and every test is reported as passed, failed with its message, or not reached, by the same
+verdicts and probes as at grading (:mod:`medgrade.runner.verdicts`). Before the tests, the check
+reports what would stop or flag grading: a file that is not a valid notebook, a name the grader
+will not look for, an edited or deleted test cell, a run over the budget, a kernel seen tampering
+with its own verdicts.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ def run_check(
     run = _execute(course, prepared, release_path.parent, profile, data_root, sandbox)
     if run.stopped and "budget" in run.stopped:
         problems.append(f"{run.stopped}: the grader stops there too, and later tests score zero")
+    problems.extend(f"{f}; the grader would see it too and your TA would review it" for f in run.findings)
     hidden_only = _hidden_only(release)
     tests = tuple(CheckedTest(t.grade_id, t.points, "hidden", "the whole test is hidden: it runs only at grading")
                   if t.grade_id in hidden_only and run.outcomes[t.grade_id].status == "passed"

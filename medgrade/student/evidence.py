@@ -7,7 +7,9 @@ Nothing here imports matplotlib, torch or numpy: publishing costs the kernel not
 
 Kinds and their fields (lists of numbers; tensors and arrays are converted with ``tolist``):
 ``loss_curve`` (losses), ``confusion`` (y_true, y_pred, optional labels), ``roc`` (y_true,
-scores), ``masks`` (pred, true: 2-D or 3-D binary masks; only drawn for a failed test).
+scores), ``masks`` (pred, true: 2-D or 3-D binary masks; only drawn for a failed test); and,
+for held-out data, aggregates that hold no item's label: ``roc_curve`` (fpr, tpr at coarse
+thresholds), ``confusion_counts`` (matrix, labels, columns), ``dice_cases`` (dice per case).
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ KINDS: dict[str, tuple[str, ...]] = {
     "confusion": ("y_true", "y_pred"),
     "roc": ("y_true", "scores"),
     "masks": ("pred", "true"),
+    # Drawn from aggregates only: what a judged test on held-out data publishes (medgrade.checks.heldout).
+    "roc_curve": ("fpr", "tpr"),
+    "confusion_counts": ("matrix",),
+    "dice_cases": ("dice",),
 }
-_OPTIONAL = {"labels", "title"}
+_OPTIONAL = {"labels", "title", "columns"}
 
 
 def _plain(value: Any) -> Any:

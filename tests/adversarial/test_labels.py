@@ -115,7 +115,7 @@ def test_the_grader_judges_an_honest_model_and_a_weak_one(judged_class) -> None:
     assert test.metadata["medgrade"]["measured"] == [{"check": "judged", "name": "test AUC", "value": 1.0,
                                                       "threshold": 0.9, "direction": ">=", "passed": True}]
     roc = [o for o in test.outputs if "application/vnd.medgrade.plot+json" in o.get("data", {})]
-    assert roc and roc[0]["data"]["application/vnd.medgrade.plot+json"]["kind"] == "roc"
+    assert roc and roc[0]["data"]["application/vnd.medgrade.plot+json"]["kind"] == "roc_curve"
     (weak,) = results["random"].tests
     assert weak.points == 0 and weak.message.startswith(
         "CheckFailure: judge_predictions(test AUC): expected auc >= 0.900; observed 0.")
@@ -199,7 +199,7 @@ def test_the_grader_judges_masks_leaving_out_the_unscored_voxels(mask_class) -> 
         "CheckFailure: judge_predictions(lesion Dice): expected dice >= 0.900 (empty-mask rule"), empty
     drawn = [o for o in _cell(course, "empty", "test_dice", MASKS, MASKS_NB).outputs
              if "application/vnd.medgrade.plot+json" in o.get("data", {})]
-    assert drawn and drawn[0]["data"]["application/vnd.medgrade.plot+json"]["kind"] == "masks"
+    assert drawn and drawn[0]["data"]["application/vnd.medgrade.plot+json"]["kind"] == "dice_cases"
 
 
 def test_label_volumes_are_zeros_to_the_kernel(mask_class) -> None:
@@ -208,3 +208,16 @@ def test_label_volumes_are_zeros_to_the_kernel(mask_class) -> None:
     assert (labels == 1).sum() > 0 and "LESION VOXELS SEEN 0" in out, out
     (test,) = results["reader"].tests
     assert test.points == 0 and "expected dice >= 0.900" in test.message and "observed 0.000" in test.message
+
+
+def test_no_answer_key_reaches_the_autograded_notebooks(judged_class, mask_class) -> None:
+    """The grader's plots of held-out data are aggregates (medgrade.checks.heldout): no item's label."""
+    mime = "application/vnd.medgrade.plot+json"
+    for course, assignment, notebook, results in ((judged_class[0], ASSIGNMENT, NOTEBOOK, judged_class[3]),
+                                                  (mask_class[0], MASKS, MASKS_NB, mask_class[2])):
+        for student in results:
+            nb = nbformat.read(course.autograded / student / assignment / notebook, as_version=4)
+            records = [o["data"][mime] for c in nb.cells for o in c.get("outputs", []) if mime in o.get("data", {})]
+            for record in records:
+                assert record["kind"] in ("roc_curve", "confusion_counts", "dice_cases"), (student, record)
+                assert not {"y_true", "true", "scores", "pred"} & set(record), (student, record)

@@ -47,3 +47,22 @@ def test_publish_refuses_unknown_kinds_and_missing_fields() -> None:
         publish("histogram", values=[1])
     with pytest.raises(ValueError, match=r"roc evidence needs y_true, scores; missing \['scores'\]"):
         publish("roc", y_true=[0, 1])
+
+
+def test_held_out_aggregates_are_drawn_and_impossible_ones_dropped() -> None:
+    from medgrade.checks.heldout import confusion_counts, roc_curve
+
+    curve = roc_curve([0] * 20 + [1] * 20, [i / 40 for i in range(40)])
+    assert draw(curve, failed=False)[1] == "ROC curve of your scores on the hidden split"
+    counts = confusion_counts([0, 1, 1], [0, 1, 0], ("benign", "tumour"))
+    assert draw(counts, failed=False)[1] == "confusion matrix on the hidden split"
+    dice = {"schema": 1, "kind": "dice_cases", "dice": [0.5, 0.9]}
+    assert draw(dice, failed=False) is None and draw(dice, failed=True)[1] == "Dice of each hidden case"
+    for impossible in (
+        {"schema": 1, "kind": "confusion", "y_true": [0], "y_pred": [10**9]},  # a 10**9-class matrix
+        {"schema": 1, "kind": "confusion", "y_true": [0], "y_pred": [1e300]},
+        {"schema": 1, "kind": "confusion_counts", "matrix": [[1] * 500] * 500},
+        {"schema": 1, "kind": "roc_curve", "fpr": [0.0, 2.0], "tpr": [0.0, 1.0]},
+        {"schema": 1, "kind": "dice_cases", "dice": [1.5]},
+    ):
+        assert draw(impossible, failed=True) is None, impossible

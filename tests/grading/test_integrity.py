@@ -95,3 +95,51 @@ def test_runtime_signals_and_the_class_csv() -> None:
         'ada,runtime,"integrity: runtime: the kernel ran out of memory"',
         'ada,runtime,"integrity: runtime: a test cell ran past its time limit"',
     ]
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("get_ipython().showtraceback = lambda *a, **k: None",
+     "tampering in cell answer0, line 1: uses showtraceback (IPython's traceback display)"),
+    ("ip = get_ipython()\nip.input_transformers_post.append(lambda lines: ['pass\\n'])",
+     "tampering in cell answer0, line 2: uses input_transformers_post (IPython's input transformers)"),
+    ("import ast\nget_ipython().ast_transformers.append(ast.NodeTransformer())",
+     "tampering in cell answer0, line 2: uses ast_transformers (IPython's AST transformers)"),
+    ("k = get_ipython().kernel",
+     "tampering in cell answer0, line 1: uses get_ipython().kernel (the kernel's internals)"),
+    ("import sys\nsys.excepthook = print", "tampering in cell answer0, line 2: uses excepthook (an exception hook)"),
+    ("import sys\nsys.displayhook = print", "tampering in cell answer0, line 2: uses displayhook (the display hook)"),
+    ("def jump(frame, event, arg):\n    frame.f_lineno += 1\n    return jump",
+     "tampering in cell answer0, line 2: uses f_lineno (a frame's current line (jumping over code))"),
+    ("import threading\nthreading.settrace(print)", "tampering in cell answer0, line 2: calls threading.settrace()"),
+    ("get_ipython().events.register('pre_run_cell', print)",
+     "tampering in cell answer0, line 1: registers an IPython event hook (code run around every cell)"),
+    ("from ipykernel.ipkernel import IPythonKernel", "tampering in cell answer0, line 1: imports ipykernel.ipkernel "
+                                                     "(the kernel's internals)"),
+    ("def f():\n    raise ValueError(In[-1])", "input history in cell answer0, line 2: uses In"),
+    ("text = _ih[-1]", "input history in cell answer0, line 1: uses _ih"),
+    ("h = get_ipython().history_manager", "input history in cell answer0, line 1: uses history_manager"),
+])
+def test_tampering_with_the_interpreter_or_kernel_is_flagged(code: str, expected: str) -> None:
+    assert f"integrity: {expected}" in _messages(code)
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("%load_ext forge\nx = 1", "tampering in cell answer0, line 1: uses the magic %load_ext forge"),
+    ("%%writefile forge.py\nimport IPython\ndef load_ipython_extension(ip):\n    ip.ast_transformers.append(1)",
+     "tampering in cell answer0, line 4: uses ast_transformers (IPython's AST transformers)"),
+    ("%%writefile forge.py\nx = 1", "tampering in cell answer0, line 1: uses the magic %%writefile forge.py"),
+    ("x = 1\n%time get_ipython().showtraceback = None",
+     "tampering in cell answer0, line 2: uses showtraceback (IPython's traceback display)"),
+    ("%%capture\nimport sys\nsys._getframe(0)", "introspection in cell answer0, line 3: calls sys._getframe()"),
+    ("!cat /etc/passwd", "process in cell answer0, line 1: runs the shell command 'cat /etc/passwd'"),
+    ("%%bash\nls", "process in cell answer0, line 1: runs shell code with %%bash"),
+    ("%config InlineBackend.figure_format = 'svg'",
+     "tampering in cell answer0, line 1: uses the magic %config InlineBackend.figure_format = 'svg'"),
+])
+def test_cells_with_magics_are_scanned_too(code: str, expected: str) -> None:
+    assert f"integrity: {expected}" in _messages(code)
+
+
+def test_everyday_magics_and_ipython_display_are_not_flagged() -> None:
+    assert _messages("%matplotlib inline\n%load_ext autoreload\n%autoreload 2\nfrom IPython.display import display\n"
+                     "import re\npattern = re.compile('x')\n%time y = 2 * 3\nprint(y)") == []

@@ -152,7 +152,8 @@ def test_the_grader_judges_records_against_the_labels(tmp_path: Path) -> None:
     assert right.measured == [{"check": "judged", "name": "test AUC", "value": 1.0, "threshold": 0.9,
                                "direction": ">=", "passed": True}]
     (plot,) = right.outputs
-    assert plot["data"]["application/vnd.medgrade.plot+json"]["kind"] == "roc"
+    drawn = plot["data"]["application/vnd.medgrade.plot+json"]
+    assert drawn["kind"] == "roc_curve" and sorted(drawn) == ["fpr", "kind", "schema", "tpr"]  # no label in it
     wrong = _verdict(tmp_path, [float(v) for v in _scores(labels, "reversed")])
     assert wrong.message.startswith("CheckFailure: judge_predictions(test AUC): expected auc >= 0.900; "
                                     "observed 0.000 on the hidden labels (margin -0.900)")
@@ -171,10 +172,10 @@ def test_labels_are_withheld_only_where_the_sandbox_can_mount(tmp_path: Path) ->
     from medgrade.runner.job import withheld_labels
 
     write_pathmnist(tmp_path / "data")
-    ((real, view),) = withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), contained=True)
+    ((real, view),) = withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), confined=True)
     assert real.name == "pathmnist.npz" and view.is_file()
-    assert withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), contained=False) == ()
-    assert withheld_labels(set(), str(tmp_path / "data"), contained=True) == ()
+    assert withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), confined=False) == ()
+    assert withheld_labels(set(), str(tmp_path / "data"), confined=True) == ()
 
 
 def test_a_record_planted_as_a_link_is_never_read(tmp_path: Path) -> None:
@@ -185,7 +186,9 @@ def test_a_record_planted_as_a_link_is_never_read(tmp_path: Path) -> None:
     (tmp_path / "evidence").mkdir()
     (tmp_path / "evidence" / "probs.json").symlink_to(secret)
     linked = judge_cell(judge_specs(SPEC, "t"), tmp_path / "evidence", tmp_path / "data", "cpu")
-    assert "recorded no predictions under 'probs'" in linked.message and linked.measured == []
+    assert linked.message == ("CheckFailure: judged(test AUC): the record 'probs' is a link, not the file "
+                              "checks.judged writes; only checks.judged, called by the test, may write it")
+    assert linked.measured == []
     (tmp_path / "evidence" / "probs.json").unlink()
     (tmp_path / "evidence").rmdir()
     (tmp_path / "elsewhere").mkdir()
@@ -291,7 +294,7 @@ def test_judged_masks_in_place_pass_a_right_answer_and_fail_wrong_ones(tmp_path,
         judged("masks", _masks(labels, "right") * 2, **MASK_KW)
 
 
-def test_the_grader_judges_masks_and_draws_the_failed_slice(tmp_path: Path) -> None:
+def test_the_grader_judges_masks_and_draws_the_dice_of_each_case(tmp_path: Path) -> None:
     labels = write_wmh(tmp_path / "data")
     spec = ('checks.judged("masks", m, metric="dice", at_least={"cpu": 0.65, "gpu": 0.65}, answers="wmh:test", '
             'n={"cpu": 3, "gpu": 3}, name="lesion Dice", plot="masks")')
@@ -310,10 +313,10 @@ def test_the_grader_judges_masks_and_draws_the_failed_slice(tmp_path: Path) -> N
     assert wrong.message.startswith("CheckFailure: judge_predictions(lesion Dice): expected dice >= 0.650")
     (plot,) = wrong.outputs
     drawn = plot["data"]["application/vnd.medgrade.plot+json"]
-    assert drawn["kind"] == "masks" and drawn["title"].startswith("hidden case 1, slice ")
-    z = int(drawn["title"].rsplit(" ", 1)[1])
-    assert np.array_equal(drawn["true"], (labels[0, :, :, z] == 1).astype(int))
-    assert np.array_equal(drawn["pred"], _masks(labels, "shifted")[0, 0, :, :, z])
+    # The Dice of each hidden case, never a voxel of its mask (that would be its label).
+    assert drawn["kind"] == "dice_cases" and sorted(drawn) == ["dice", "kind", "schema"]
+    assert len(drawn["dice"]) == 3  # the judged figure is their mean
+    assert wrong.measured[0]["value"] == pytest.approx(sum(drawn["dice"]) / 3, abs=1e-3)
 
 
 def test_release_lint_matches_the_metric_to_the_answer_key(tmp_path: Path) -> None:

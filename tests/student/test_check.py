@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 
+import nbformat
 import pytest
 from click.testing import CliRunner
 
@@ -103,3 +104,17 @@ def test_a_test_with_no_public_part_is_reported_hidden_not_passed() -> None:
 
     release = nbformat.read(REPO / "release" / "01_pytorch_basics" / "pytorch_basics.ipynb", as_version=4)
     assert _hidden_only(release) == {"test_trained_accuracy"}
+
+
+def test_a_notebook_that_forges_its_verdicts_is_told_so_before_submitting(course) -> None:
+    from medgrade.runner.execute import TAMPERED
+
+    forging = submit(course, "mallory", extra_cells=[(1, nbformat.v4.new_code_cell(
+        "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"))])
+    run = _check(course, forging)
+    assert run.exit_code == 1
+    assert f"  test_double     2 pt  FAILED\n      {TAMPERED}\n" in run.output
+    assert ("integrity: tampering: the kernel lied about 2 cell(s) whose outcome the grader knew (a copy of "
+            "test_double whose first line must fail, reported passed; a copy of test_triple whose first line must "
+            "fail, reported passed): none of its verdicts was trusted and every test scored 0; the grader would see "
+            "it too and your TA would review it") in run.output.replace("\n    ", " ")
