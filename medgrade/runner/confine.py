@@ -209,8 +209,9 @@ def launch_script(sandbox: Sandbox, view: KernelView, command: list[str], spec_d
              f"exec 3<{q(str(seccomp))} 4<{q(str(spec_dir / 'passwd'))} 5<{q(str(spec_dir / 'group'))} {copies}"]
     sources: dict[Path, str] = {}
     if sandbox.stage:
-        stage = private_dir("stage")
-        lines.append(f"mount -t tmpfs -o mode=0755,size=64k medgrade-stage {q(str(stage))}")
+        stage = private_dir("stage")  # one path for every kernel: each mounts its own tmpfs there, privately
+        lines.append(f"mkdir -p {q(str(stage))}")  # (again: a cleaner may have removed it since)
+        lines.append(f"mount -t tmpfs -o mode=0755,size=1m medgrade-stage {q(str(stage))}")
         for i, source in enumerate(dict.fromkeys(_stage_sources(view, sandbox.bwrap))):
             sources[source] = str(stage / str(i))
             make = "mkdir" if source.is_dir() else "touch"
