@@ -215,7 +215,7 @@ def launch_script(sandbox: Sandbox, view: KernelView, command: list[str], spec_d
         for i, source in enumerate(dict.fromkeys(_stage_sources(view, sandbox.bwrap))):
             sources[source] = str(stage / str(i))
             make = "mkdir" if source.is_dir() else "touch"
-            lines.append(f"{make} {q(sources[source])} && mount --rbind {q(str(source))} {q(sources[source])}")
+            lines += [f"{make} {q(sources[source])}", f"mount --rbind {q(str(source))} {q(sources[source])}"]
     prefix: list[str] = []
     if sandbox.run_as is not None:
         uid, gid = sandbox.run_as
