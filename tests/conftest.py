@@ -44,3 +44,20 @@ def copy_course(dest: Path) -> Course:
 @pytest.fixture
 def scratch_course(tmp_path: Path) -> Course:
     return copy_course(tmp_path / "course")
+
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a grouped test that ``--dist loadgroup`` did not group, rather than run it unguarded.
+
+    Tests of one ``xdist_group`` share module fixtures and run grading classes that must not
+    overlap; pytest 9.2 with pytest-xdist 3.8 silently drops the groups (pytest-xdist#1386),
+    which ran module fixtures twice and let two graders race. xdist marks a grouped test by
+    suffixing ``@<group>`` to its node id on the worker (``option.loadgroup`` is set there): a
+    grouped test without the suffix means the grouping was lost.
+    """
+    if (getattr(item.config.option, "loadgroup", False) and item.get_closest_marker("xdist_group")
+            and "@" not in item.nodeid):
+        pytest.fail(f"--dist loadgroup did not group {item.nodeid}: this pytest and pytest-xdist do not work "
+                    "together (pytest-xdist#1386); install the versions constraints.txt pins (`make setup`)",
+                    pytrace=False)

@@ -10,6 +10,7 @@ exactly as a TA without root would.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import pwd
@@ -39,22 +40,49 @@ def ensure_user(name: str) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
 
 
+_SHARED = Path(tempfile.gettempdir()) / "medgrade-tests-reachable"
+
+
+@contextlib.contextmanager
+def _shared_state() -> Iterator[dict[str, list]]:
+    """The folders opened so far and the processes using them, under a lock every test process takes.
+
+    Several pytest workers (or checkouts) may grade as another user at once: the last one out,
+    not the first, restores the folders' modes. Holders that died without leaving are dropped.
+    """
+    with open(_SHARED.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state_file = _SHARED.with_suffix(".json")
+        state = json.loads(state_file.read_text()) if state_file.exists() else {"holders": [], "changed": []}
+        state["holders"] = [pid for pid in state["holders"] if Path(f"/proc/{pid}").exists()]
+        yield state
+        if state["holders"]:
+            state_file.write_text(json.dumps(state))
+        else:
+            for folder, mode in reversed(state["changed"]):
+                with contextlib.suppress(OSError):
+                    os.chmod(folder, mode)
+            state_file.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def reachable_interpreter() -> Iterator[None]:
     """Let every user traverse the folders above the interpreter, the virtualenv and the repository."""
-    changed: list[tuple[Path, int]] = []
     targets = [Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve(), REPO]
-    try:
+    with _shared_state() as state:
         for target in targets:
             for folder in [*reversed(target.resolve().parents), target.resolve()]:
                 mode = folder.stat().st_mode
                 if folder.is_dir() and not mode & stat.S_IXOTH:
-                    changed.append((folder, mode))
+                    state["changed"].append((str(folder), stat.S_IMODE(mode)))
                     folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+        state["holders"].append(os.getpid())
+    try:
         yield
     finally:
-        for folder, mode in reversed(changed):
-            folder.chmod(stat.S_IMODE(mode))
+        with _shared_state() as state:
+            with contextlib.suppress(ValueError):
+                state["holders"].remove(os.getpid())
 
 
 def owned_scratch(user: pwd.struct_passwd, prefix: str) -> Path:
