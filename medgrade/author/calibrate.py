@@ -26,6 +26,7 @@ import json
 import math
 import platform
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -36,21 +37,28 @@ import nbformat
 
 from medgrade import __version__
 from medgrade.author.mutants import load_mutants
-from medgrade.author.validate import REFERENCE, full_points, must_fail, mutant_student, place_columns
+from medgrade.author.records import (
+    FIGURE,
+    MIN_SEEDS,
+    RECORD,
+    SCHEMA,
+    figure_name,
+    load_record,
+    measured_device,
+    provisional_note,
+    record_name,
+)
+from medgrade.author.validate import REFERENCE, full_points, grading_slots, must_fail, mutant_student, place_columns
 from medgrade.course import Course
 from medgrade.data.root import present_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
-from medgrade.grading.nbgrader_backend import default_workers
 from medgrade.profiles import Profile
 
 __all__ = ["SCHEMA", "RECORD", "FIGURE", "calibrate_assignment", "reanalyse", "load_record", "threshold_problems",
-           "drift_problems",
+           "drift_problems", "record_name", "figure_name", "measured_device", "provisional_note",
            "record_problems", "stale_problems", "measured_for", "allowed_passes", "MIN_SEEDS"]
 
-SCHEMA = 1
-MIN_SEEDS = 20  # the fewest seeds a committed record should cover (one outlier allowed in 20)
-RECORD, FIGURE = "calibration.json", "calibration.png"
 _PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "monai", "medmnist", "pyradiomics")
 
 
@@ -141,7 +149,7 @@ class Calibration:
 
     def table(self) -> str:
         r = self.record
-        lines = [f"{r['assignment']} ({r['profile']} profile, {r['seeds']} seeds)"]
+        lines = [f"{r['assignment']} ({r['profile']} profile on {r['device']}, {r['seeds']} seeds)"]
         for gid, t in r["tests"].items():
             rates = ", ".join(f"{c} {sum(p)}/{len(p)}" for c, p in t["passed"].items())
             lines.append(f"  {gid}: passes {rates}")
@@ -180,7 +188,9 @@ def record_problems(record: dict[str, Any]) -> list[str]:
 
 def _rerun(record: dict[str, Any]) -> str:
     """The command that replaces ``record``: never fewer seeds than a committed record needs."""
-    return f"rerun: medgrade calibrate {record['assignment']} --seeds {max(MIN_SEEDS, record.get('seeds', 0))}"
+    profile = "" if record.get("profile", "cpu") == "cpu" else f" --profile {record['profile']}"
+    return (f"rerun: medgrade calibrate {record['assignment']}{profile} "
+            f"--seeds {max(MIN_SEEDS, record.get('seeds', 0))}")
 
 
 def stale_problems(course: Course, assignment: str, record: dict[str, Any]) -> list[str]:
@@ -249,20 +259,6 @@ def drift_problems(record: dict[str, Any], gid: str, measurement: dict[str, Any]
             f"notebook, data or libraries changed since calibration; {_rerun(record)}"]
 
 
-def load_record(course: Course, assignment: str) -> dict[str, Any] | None:
-    path = course.reference / assignment / RECORD
-    if not path.is_file():
-        return None
-    try:
-        record = json.loads(path.read_text())
-    except ValueError as e:
-        raise CourseError(f"{path}: not valid JSON ({e}); rerun: medgrade calibrate {assignment}") from e
-    if record.get("schema") != SCHEMA:
-        raise CourseError(f"{path}: calibration schema {record.get('schema')!r}, expected {SCHEMA}; "
-                          f"rerun: medgrade calibrate {assignment}")
-    return record
-
-
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "medgrade": __version__}
     for pkg in _PACKAGES:
@@ -275,9 +271,14 @@ def _versions() -> dict[str, str]:
 
 def calibrate_assignment(
     course: Course, assignment: str, *, seeds: int, profile: Profile, workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None, unconfined: bool = False,
+    progress: Callable[[int, int], None] | None = None, unconfined: bool = False, slots_per_gpu: int = 1,
+    deadline: float | None = None,
 ) -> Calibration:
-    """Grade the reference and every mutant at seeds 0..``seeds``-1; write the record and figure."""
+    """Grade the reference and every mutant at seeds 0..``seeds``-1; write the record and figure.
+
+    With ``deadline`` (a :func:`time.monotonic` time), stop after the last seed that ends before
+    it, judging the slowest seed so far: the record then holds the seeds that fit.
+    """
     course.require(assignment)
     if seeds < 1:
         raise CourseError("calibration needs at least one seed")
@@ -287,11 +288,16 @@ def calibrate_assignment(
     full = full_points(course, assignment)
     passed: dict[str, dict[str, list[bool]]] = {gid: {label[c]: [] for c in columns} for gid in full}
     values: dict[str, dict[str, dict[str, Any]]] = {gid: {} for gid in full}
+    slots = grading_slots(profile, workers, slots_per_gpu)
     with tempfile.TemporaryDirectory(prefix=f"medgrade-calibrate-{assignment}-") as tmp:
         scratch = place_columns(course, assignment, Path(tmp), mutants, blank=False)
+        slowest, done = 0.0, 0
         for seed in range(seeds):
+            if deadline is not None and done and time.monotonic() + slowest > deadline:
+                break
+            started = time.monotonic()
             results = grade_class(scratch, assignment, columns, profile=profile, data_root=present_root(),
-                                  workers=workers or default_workers(), seed=seed, unconfined=unconfined)
+                                  workers=len(slots), slots=slots, seed=seed, unconfined=unconfined)
             for r in results:
                 col = label[r.student]
                 for t in r.tests:
@@ -304,11 +310,18 @@ def calibrate_assignment(
                             "mutants": {label[c]: [None] * seeds for c in columns if c != REFERENCE}})
                         series = slot["reference"] if col == REFERENCE else slot["mutants"][col]
                         series[seed] = m["value"]  # the last comparison of that name in the cell
+            done, slowest = seed + 1, max(slowest, time.monotonic() - started)
             if progress:
                 progress(seed + 1, seeds)
+    if done < seeds:  # the deadline came first: keep the seeds graded
+        seeds = done
+        for by_name in values.values():
+            for m in by_name.values():
+                m["reference"] = m["reference"][:seeds]
+                m["mutants"] = {name: vals[:seeds] for name, vals in m["mutants"].items()}
     failing = must_fail(mutants, full)
     record = {
-        "schema": SCHEMA, "assignment": assignment, "profile": profile.name, "device": profile.device,
+        "schema": SCHEMA, "assignment": assignment, "profile": profile.name, "device": measured_device(profile),
         "seeds": seeds, "seed_list": list(range(seeds)), "machine": f"{platform.machine()}, {platform.system()}",
         "versions": _versions(), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "mutants": {m.name: m.bug for m in mutants},
@@ -318,29 +331,30 @@ def calibrate_assignment(
     }
     target = course.reference / assignment
     target.mkdir(parents=True, exist_ok=True)
-    path = target / RECORD
+    path = target / record_name(profile.name)
     path.write_text(json.dumps(record, indent=1) + "\n")
-    return Calibration(record, path, _draw(record, target / FIGURE))
+    return Calibration(record, path, _draw(record, target / figure_name(profile.name)))
 
 
-def reanalyse(course: Course, assignment: str) -> Calibration:
+def reanalyse(course: Course, assignment: str, profile: str = "cpu") -> Calibration:
     """Re-derive the committed record's summaries and figure from its measured figures, grading nothing.
 
     For when the analysis changes (how a threshold is judged to catch a mutant, the advice), not
     the assignment: stale tests or mutants still need a new calibration run.
     """
-    record = load_record(course, assignment)
+    record = load_record(course, assignment, profile)
     if record is None:
-        raise CourseError(f"no calibration record for {assignment}: run medgrade calibrate {assignment} "
-                          f"--seeds {MIN_SEEDS}")
+        which, option = ("", "") if profile == "cpu" else (f"{profile} ", f" --profile {profile}")
+        raise CourseError(f"no {which}calibration record for {assignment}: run medgrade calibrate {assignment}"
+                          f"{option} --seeds {MIN_SEEDS}")
     allowed = allowed_passes(record["seeds"])
     for test in record["tests"].values():
         test["measurements"] = [_analyse(m, test["must_fail"], allowed) for m in test["measurements"]]
     record["analysed"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     target = course.reference / assignment
-    path = target / RECORD
+    path = target / record_name(profile)
     path.write_text(json.dumps(record, indent=1) + "\n")
-    return Calibration(record, path, _draw(record, target / FIGURE))
+    return Calibration(record, path, _draw(record, target / figure_name(profile)))
 
 
 def _draw(record: dict[str, Any], path: Path) -> Path | None:
@@ -369,7 +383,8 @@ def _draw(record: dict[str, Any], path: Path) -> Path | None:
         ax.set_title(f"{gid}: {m['name']} ({m['direction']} {m['threshold']:g})", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
     axes[0, 0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{record['assignment']}: {record['seeds']} seeds, {record['profile']} profile\n"
+    fig.suptitle(f"{record['assignment']}: {record['seeds']} seeds, {record['profile']} profile on "
+                 f"{record['device']}\n"
                  "(green: reference; red: mutants that must fail the test; grey: mutants that need not)", fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     fig.savefig(path, dpi=110)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medgrade.author.mutants import Mutant, load_mutants, write_submission
+from medgrade.author.records import load_record, provisional_note, record_name
 from medgrade.author.release import scratch_course
 from medgrade.course import Course
 from medgrade.data.root import present_root
@@ -20,9 +21,10 @@ from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
 from medgrade.grading.nbgrader_backend import default_workers, grade_cells
 from medgrade.profiles import Profile
+from medgrade.runner.slots import DeviceSlot, plan_slots
 
 __all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment", "place_columns", "mutant_student",
-           "full_points", "must_fail"]
+           "full_points", "must_fail", "grading_slots"]
 
 REFERENCE, BLANK = "reference", "blank-release"
 
@@ -60,6 +62,7 @@ class ValidationReport:
     columns: tuple[Column, ...]
     rows: tuple[ValidationRow, ...]
     problems: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # shown, never failing: a profile's thresholds still provisional
 
     @property
     def ok(self) -> bool:
@@ -89,6 +92,7 @@ class ValidationReport:
         if described:
             lines.append("  mutants:")
             lines.extend(f"    {c.label}: {c.description}" for c in described)
+        lines.extend(f"  note: {n}" for n in self.notes)
         lines.extend(f"  problem: {p}" for p in self.problems)
         return "\n".join(lines)
 
@@ -136,39 +140,53 @@ def place_columns(course: Course, assignment: str, root: Path, mutants: list[Mut
 
 def calibration_problems(course: Course, assignment: str, scratch: Course, profile: Profile) -> list[str]:
     """The committed calibration record against the thresholds the reference just met."""
-    from medgrade.author.calibrate import (
+    from medgrade.author.calibrate import (  # calibrate grades through this module
         drift_problems,
-        load_record,
         measured_for,
         record_problems,
         stale_problems,
         threshold_problems,
     )
 
-    record = load_record(course, assignment)
-    if record is None or record["profile"] != profile.name:
+    record = load_record(course, assignment, profile.name)
+    if record is None:
         return []
-    problems = [f"calibration.json: {p}" for p in record_problems(record) + stale_problems(course, assignment, record)]
+    name = record_name(profile.name)
+    if record.get("profile") != profile.name:
+        return [f"{name}: records the {record.get('profile')!r} profile, not {profile.name!r}; rerun: medgrade "
+                f"calibrate {assignment} --profile {profile.name}"]
+    problems = [f"{name}: {p}" for p in record_problems(record) + stale_problems(course, assignment, record)]
     for gid, logged in measured_for(scratch, assignment, REFERENCE).items():
         for m in logged:
             problems.extend(threshold_problems(record, gid, m) or drift_problems(record, gid, m))
     return problems
 
 
+def grading_slots(profile: Profile, workers: int | None, slots_per_gpu: int = 1) -> list[DeviceSlot]:
+    """Where validation and calibration grade: one CPU slot per worker, or shares of the GPUs here."""
+    if profile.device == "cuda":
+        return plan_slots(profile, workers=workers, slots_per_gpu=slots_per_gpu)
+    return plan_slots(profile, workers=workers or default_workers())
+
+
 def validate_assignment(
-    course: Course, assignment: str, *, profile: Profile, workers: int | None = None, unconfined: bool = False
+    course: Course, assignment: str, *, profile: Profile, workers: int | None = None, unconfined: bool = False,
+    slots_per_gpu: int = 1,
 ) -> ValidationReport:
     """Grade reference, blank release and mutants in a scratch course; compare per test."""
     course.require(assignment)
     mutants = load_mutants(course, assignment)
     columns = _columns(course, assignment, mutants)
+    slots = grading_slots(profile, workers, slots_per_gpu)
     with tempfile.TemporaryDirectory(prefix=f"medgrade-validate-{assignment}-") as tmp:
         scratch = place_columns(course, assignment, Path(tmp), mutants)
         # The same engine, profile and data as students get.
         results = grade_class(scratch, assignment, [c.student for c in columns], profile=profile,
-                              data_root=present_root(), workers=workers or default_workers(), unconfined=unconfined)
+                              data_root=present_root(), workers=len(slots), slots=slots,
+                              unconfined=unconfined)
         problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
         problems += calibration_problems(course, assignment, scratch, profile)
+    note = provisional_note(course, assignment, profile)
     by_student = {r.student: r for r in results}
     rows = []
     for i, (gid, points) in enumerate(
@@ -179,4 +197,5 @@ def validate_assignment(
             test = by_student[c.student].tests[i]
             observed[c.label], messages[c.label] = test.points, test.message
         rows.append(ValidationRow(gid, points, observed, {c.label: c.expected[gid] for c in columns}, messages))
-    return ValidationReport(assignment, profile.name, tuple(columns), tuple(rows), tuple(problems))
+    return ValidationReport(assignment, profile.name, tuple(columns), tuple(rows), tuple(problems),
+                            (note,) if note else ())

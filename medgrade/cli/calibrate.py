@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 
 from medgrade.author.calibrate import calibrate_assignment
 from medgrade.author.calibrate import reanalyse as reanalyse_record
-from medgrade.cli.options import course_dir_option, profile_option, unconfined_option
+from medgrade.cli.options import course_dir_option, profile_option, slots_per_gpu_option, unconfined_option
 from medgrade.course import Course
 from medgrade.profiles import get_profile
 
@@ -19,14 +20,20 @@ from medgrade.profiles import get_profile
               help="Grade the reference and every mutant at seeds 0..N-1.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Submissions graded at once (default: one per CPU core).")
+@click.option("--time-limit", "time_limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="MINUTES", help="Stop after the last seed that fits in MINUTES; the record holds those seeds.")
 @click.option("--reanalyse", is_flag=True,
               help="Grade nothing: re-derive the committed record's verdicts and figure from its figures.")
 @course_dir_option
 @profile_option
+@slots_per_gpu_option
 @unconfined_option
 def calibrate(assignment: str, seeds: int, workers: int | None, course_dir: str | None, profile: str,
-              reanalyse: bool, unconfined: bool) -> None:
+              reanalyse: bool, unconfined: bool, slots_per_gpu: int, time_limit: float | None) -> None:
     """Measure ASSIGNMENT's thresholds across seeds; write reference_solutions/A/calibration.json.
+
+    Each profile's thresholds are calibrated on its own device: ``--profile gpu`` runs on the
+    GPUs here and writes calibration-gpu.json, naming the GPU.
 
     Exits 1 when the reference fails a test in some seed, a mutant passes a test it must fail
     in more than one seed in 20, or a threshold does not separate the two.
@@ -38,12 +45,13 @@ def calibrate(assignment: str, seeds: int, workers: int | None, course_dir: str 
         click.echo(f"  seed {done - 1} graded ({done}/{total})", err=True)
 
     if reanalyse:
-        click.echo(f"re-analysing {name}'s calibration record (nothing graded) ...", err=True)
-        result = reanalyse_record(course, name)
+        click.echo(f"re-analysing {name}'s {profile} calibration record (nothing graded) ...", err=True)
+        result = reanalyse_record(course, name, profile)
     else:
         click.echo(f"calibrating {name}: reference and mutants at {seeds} seeds ({profile} profile) ...", err=True)
         result = calibrate_assignment(course, name, seeds=seeds, profile=get_profile(profile), workers=workers,
-                                      progress=progress, unconfined=unconfined)
+                                      progress=progress, unconfined=unconfined, slots_per_gpu=slots_per_gpu,
+                                      deadline=None if time_limit is None else time.monotonic() + 60 * time_limit)
     click.echo(result.table())
     if result.problems:
         click.echo(f"calibration found {len(result.problems)} problem(s) in {name}", err=True)

@@ -30,3 +30,8 @@ profile_option: Callable[[Any], Any] = click.option(
     show_default=True,
     help="Grading profile: device, time budgets and thresholds.",
 )
+
+
+slots_per_gpu_option: Callable[[Any], Any] = click.option(
+    "--slots-per-gpu", type=click.IntRange(min=1), default=1, show_default=True,
+    help="With a GPU profile: kernels sharing each GPU, each capped to its share of the GPU's memory.")

@@ -7,7 +7,7 @@ import sys
 import click
 
 from medgrade.author.validate import validate_assignment
-from medgrade.cli.options import course_dir_option, profile_option, unconfined_option
+from medgrade.cli.options import course_dir_option, profile_option, slots_per_gpu_option, unconfined_option
 from medgrade.course import Course
 from medgrade.profiles import get_profile
 
@@ -18,17 +18,22 @@ from medgrade.profiles import get_profile
               help="Submissions graded at once (default: one per CPU core).")
 @course_dir_option
 @profile_option
+@slots_per_gpu_option
 @unconfined_option
 def validate(assignments: tuple[str, ...], workers: int | None, course_dir: str | None, profile: str,
-             unconfined: bool) -> None:
-    """Grade the reference and the blank release of each ASSIGNMENT (default: all)."""
+             unconfined: bool, slots_per_gpu: int) -> None:
+    """Grade the reference, the blank release and the mutants of each ASSIGNMENT (default: all).
+
+    On a GPU profile the thresholds are held to the CUDA calibration record where one is
+    committed, and called provisional where none is.
+    """
     course = Course.at(course_dir)
     names = [course.require(a) for a in assignments] or course.assignments()
     failed = []
     for name in names:
         click.echo(f"validating {name} ...")
         report = validate_assignment(course, name, profile=get_profile(profile), workers=workers,
-                                     unconfined=unconfined)
+                                     unconfined=unconfined, slots_per_gpu=slots_per_gpu)
         click.echo(report.table())
         if not report.ok:
             failed.append(name)

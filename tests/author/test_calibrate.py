@@ -16,8 +16,11 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_notebook
 
-from medgrade.author.calibrate import MIN_SEEDS, load_record, record_problems, stale_problems
+from medgrade.author.calibrate import MIN_SEEDS, load_record, provisional_note, record_problems, stale_problems
 from medgrade.cli.main import cli
+from medgrade.course import Course
+from medgrade.profiles import PROFILES
+from medgrade.runner.slots import detect_gpus
 from tests.author.test_release import _assignments
 from tests.tiny_course import ASSIGNMENT, REPO, cell
 
@@ -74,7 +77,8 @@ def test_a_fair_threshold_is_recorded_with_its_figures(calibrated) -> None:
     assert "calibration passed: 99_tiny" in result.output
     folder = root / "reference_solutions" / ASSIGNMENT
     record = json.loads((folder / "calibration.json").read_text())
-    assert (record["assignment"], record["profile"], record["seeds"]) == (ASSIGNMENT, "cpu", 3)
+    assert (record["assignment"], record["profile"], record["device"], record["seeds"]) == (ASSIGNMENT, "cpu", "cpu", 3)
+    assert "99_tiny (cpu profile on cpu, 3 seeds)" in result.output
     assert {"python", "medgrade", "torch", "numpy"} <= set(record["versions"])
     test = record["tests"]["test_skill"]
     assert test["must_fail"] == ["weak"]
@@ -231,6 +235,44 @@ def test_reanalyse_rederives_verdicts_and_figure_from_the_committed_figures(cali
         in result.output
 
 
+def test_the_gpu_profile_is_held_to_its_own_cuda_record_and_provisional_without_one(calibrated, tmp_path) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    course, folder, gpu = Course(root), root / "reference_solutions" / ASSIGNMENT, PROFILES["gpu"]
+    note = provisional_note(course, ASSIGNMENT, gpu)
+    assert note == ("the gpu profile's thresholds are provisional: no CUDA calibration record "
+                    "(reference_solutions/99_tiny/calibration-gpu.json); on a GPU machine run "
+                    "medgrade calibrate 99_tiny --profile gpu --seeds 20")
+    assert provisional_note(course, ASSIGNMENT, PROFILES["cpu"]) is None
+    record = json.loads((folder / "calibration.json").read_text())
+    (folder / "calibration-gpu.json").write_text(json.dumps({**record, "profile": "gpu"}))  # measured on a CPU
+    assert provisional_note(course, ASSIGNMENT, gpu) == note
+    (folder / "calibration-gpu.json").write_text(json.dumps({**record, "profile": "gpu",
+                                                             "device": "cuda (NVIDIA H200)"}))
+    assert provisional_note(course, ASSIGNMENT, gpu) is None
+    assert load_record(course, ASSIGNMENT, "gpu")["device"] == "cuda (NVIDIA H200)"
+    assert load_record(course, ASSIGNMENT)["device"] == "cpu"  # each profile keeps its own record
+    result = _run("calibrate", ASSIGNMENT, "--reanalyse", "--profile", "gpu", "--course-dir", str(root))
+    assert result.exit_code == 0, result.output
+    assert "99_tiny (gpu profile on cuda (NVIDIA H200), 3 seeds)" in result.output
+    assert (folder / "calibration-gpu.png").is_file()
+    (folder / "calibration-gpu.json").unlink()
+    result = _run("calibrate", ASSIGNMENT, "--reanalyse", "--profile", "gpu", "--course-dir", str(root))
+    assert result.exit_code != 0 and ("no gpu calibration record for 99_tiny: run medgrade calibrate 99_tiny "
+                                      "--profile gpu --seeds 20") in result.output
+
+
+def test_validating_or_calibrating_the_gpu_profile_without_a_gpu_says_so(calibrated, tmp_path) -> None:
+    if detect_gpus():
+        pytest.skip("this machine has a GPU")
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    for command in ("validate", "calibrate"):
+        result = _run(command, ASSIGNMENT, "--profile", "gpu", "--course-dir", str(root))
+        assert result.exit_code != 0, result.output
+        assert "the gpu profile grades on CUDA, but no GPU is visible here" in result.output, result.output
+        assert "Traceback" not in result.output
+    assert not (root / "reference_solutions" / ASSIGNMENT / "calibration-gpu.json").exists()
+
+
 @pytest.mark.parametrize(("direction", "reference", "expected"), [
     (">=", [0.11, 0.26, 0.2], 0.055),   # spread 0.15 would advise a negative drop: half the worst instead
     (">=", [0.90, 0.95, 0.93], 0.85),   # the spread, 0.05
@@ -244,3 +286,13 @@ def test_with_no_mutant_to_separate_the_advice_stays_on_the_figures_side(
     m = _analyse({"name": "drop", "threshold": 0.05, "direction": direction, "reference": reference,
                   "mutants": {}}, [], 0)
     assert m["recommended"] == pytest.approx(expected)
+
+
+def test_a_time_limit_keeps_the_seeds_that_fit(tmp_path) -> None:
+    root = _course(tmp_path / "course", 0.80)
+    result = _run("calibrate", ASSIGNMENT, "--seeds", "5", "--time-limit", "0.001", "--course-dir", str(root))
+    assert "seed 0 graded (1/5)" in result.output and "seed 1 graded" not in result.output, result.output
+    record = json.loads((root / "reference_solutions" / ASSIGNMENT / "calibration.json").read_text())
+    assert (record["seeds"], record["seed_list"]) == (1, [0])
+    (m,) = record["tests"]["test_skill"]["measurements"]
+    assert len(m["reference"]) == 1 and len(m["mutants"]["weak"]) == 1 and m["reference"][0] is not None

@@ -43,3 +43,12 @@ def test_report_names_every_mismatch_with_its_figures() -> None:
     assert "reference: test_ref_fails scored 0, expected 3: CheckFailure: expected >= 0.7; observed 0.4" in table
     assert "blank-release: test_free scored 1, expected 0 (the test passes without any work)" in table
     assert "no_zero_grad: optimizer.zero_grad() missing" in table
+
+
+def test_a_provisional_profile_is_noted_without_failing_validation() -> None:
+    cols = (Column("reference", "reference", {"test_ok": 2}), Column("blank-release", "blank-release", {"test_ok": 0}))
+    rows = (ValidationRow("test_ok", 2, {"reference": 2, "blank-release": 0}, {"reference": 2, "blank-release": 0}),)
+    note = "the gpu profile's thresholds are provisional: no CUDA calibration record"
+    report = ValidationReport("01_x", "gpu", cols, rows, (), (note,))
+    assert report.ok
+    assert f"  note: {note}" in report.table()
