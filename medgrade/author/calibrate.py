@@ -48,12 +48,13 @@ from medgrade.author.records import (
     provisional_note,
     record_name,
 )
-from medgrade.author.validate import REFERENCE, full_points, grading_slots, must_fail, mutant_student, place_columns
+from medgrade.author.validate import REFERENCE, full_points, must_fail, mutant_student, place_columns
 from medgrade.course import Course
 from medgrade.data.root import present_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
 from medgrade.profiles import Profile
+from medgrade.runner.slots import plan_slots
 
 __all__ = ["SCHEMA", "RECORD", "FIGURE", "calibrate_assignment", "reanalyse", "load_record", "threshold_problems",
            "drift_problems", "record_name", "figure_name", "measured_device", "provisional_note",
@@ -288,7 +289,7 @@ def calibrate_assignment(
     full = full_points(course, assignment)
     passed: dict[str, dict[str, list[bool]]] = {gid: {label[c]: [] for c in columns} for gid in full}
     values: dict[str, dict[str, dict[str, Any]]] = {gid: {} for gid in full}
-    slots = grading_slots(profile, workers, slots_per_gpu)
+    slots = plan_slots(profile, workers=workers, slots_per_gpu=slots_per_gpu)
     with tempfile.TemporaryDirectory(prefix=f"medgrade-calibrate-{assignment}-") as tmp:
         scratch = place_columns(course, assignment, Path(tmp), mutants, blank=False)
         slowest, done = 0.0, 0

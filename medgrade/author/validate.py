@@ -19,12 +19,12 @@ from medgrade.course import Course
 from medgrade.data.root import present_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
-from medgrade.grading.nbgrader_backend import default_workers, grade_cells
+from medgrade.grading.nbgrader_backend import grade_cells
 from medgrade.profiles import Profile
-from medgrade.runner.slots import DeviceSlot, plan_slots
+from medgrade.runner.slots import plan_slots
 
 __all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment", "place_columns", "mutant_student",
-           "full_points", "must_fail", "grading_slots"]
+           "full_points", "must_fail"]
 
 REFERENCE, BLANK = "reference", "blank-release"
 
@@ -162,13 +162,6 @@ def calibration_problems(course: Course, assignment: str, scratch: Course, profi
     return problems
 
 
-def grading_slots(profile: Profile, workers: int | None, slots_per_gpu: int = 1) -> list[DeviceSlot]:
-    """Where validation and calibration grade: one CPU slot per worker, or shares of the GPUs here."""
-    if profile.device == "cuda":
-        return plan_slots(profile, workers=workers, slots_per_gpu=slots_per_gpu)
-    return plan_slots(profile, workers=workers or default_workers())
-
-
 def validate_assignment(
     course: Course, assignment: str, *, profile: Profile, workers: int | None = None, unconfined: bool = False,
     slots_per_gpu: int = 1,
@@ -177,7 +170,7 @@ def validate_assignment(
     course.require(assignment)
     mutants = load_mutants(course, assignment)
     columns = _columns(course, assignment, mutants)
-    slots = grading_slots(profile, workers, slots_per_gpu)
+    slots = plan_slots(profile, workers=workers, slots_per_gpu=slots_per_gpu)  # CPU: one per core by default
     with tempfile.TemporaryDirectory(prefix=f"medgrade-validate-{assignment}-") as tmp:
         scratch = place_columns(course, assignment, Path(tmp), mutants)
         # The same engine, profile and data as students get.
