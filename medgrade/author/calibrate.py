@@ -6,6 +6,10 @@ grader keeps what every threshold check measured (:mod:`medgrade.checks.measure`
 gathers those figures into ``reference_solutions/A/calibration.json`` and a PNG of each
 measurement's spread against its threshold, and judges them:
 
+Seed ``k`` also draws its own held-out data (:func:`medgrade.data.heldout.calibration_root`): a
+threshold judged on held-out answers must hold across held-out samples, not only across training
+runs, since every course's held-out split is drawn with its own secret key.
+
 - the reference must pass every test in every seed;
 - a mutant must fail each test its YAML says it fails, passing it in at most one seed in 20;
 - a threshold *separates* when every mutant it catches (one whose figure fell below it in some
@@ -50,6 +54,7 @@ from medgrade.author.records import (
 )
 from medgrade.author.validate import REFERENCE, full_points, must_fail, mutant_student, place_columns
 from medgrade.course import Course
+from medgrade.data.heldout import calibration_root, drop_calibration_root
 from medgrade.data.root import present_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
@@ -297,8 +302,11 @@ def calibrate_assignment(
             if deadline is not None and done and time.monotonic() + slowest > deadline:
                 break
             started = time.monotonic()
-            results = grade_class(scratch, assignment, columns, profile=profile, data_root=present_root(),
+            data_root = calibration_root(present_root(), seed)  # held-out splits of this seed's own
+            results = grade_class(scratch, assignment, columns, profile=profile, data_root=data_root,
                                   workers=len(slots), slots=slots, seed=seed, unconfined=unconfined)
+            if seed:  # seed 0's is kept: validate grades on it
+                drop_calibration_root(present_root(), seed)
             for r in results:
                 col = label[r.student]
                 for t in r.tests:

@@ -16,6 +16,7 @@ from medgrade.author.mutants import Mutant, load_mutants, write_submission
 from medgrade.author.records import load_record, provisional_note, record_name
 from medgrade.author.release import scratch_course
 from medgrade.course import Course
+from medgrade.data.heldout import calibration_root
 from medgrade.data.root import present_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
@@ -173,9 +174,10 @@ def validate_assignment(
     slots = plan_slots(profile, workers=workers, slots_per_gpu=slots_per_gpu)  # CPU: one per core by default
     with tempfile.TemporaryDirectory(prefix=f"medgrade-validate-{assignment}-") as tmp:
         scratch = place_columns(course, assignment, Path(tmp), mutants)
-        # The same engine, profile and data as students get.
+        # The same engine and profile as students get; the data of calibration's seed 0 (held-out
+        # splits drawn with its public key), so that seed 0 is measured on what the record measured.
         results = grade_class(scratch, assignment, [c.student for c in columns], profile=profile,
-                              data_root=present_root(), workers=len(slots), slots=slots,
+                              data_root=calibration_root(present_root(), 0), workers=len(slots), slots=slots,
                               unconfined=unconfined)
         problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
         problems += calibration_problems(course, assignment, scratch, profile)

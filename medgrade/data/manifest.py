@@ -9,6 +9,9 @@ Schema (``schema`` 1)::
                               "files": {"MedNIST/CXR/000000.jpeg":
                                         {"sha256": "...", "bytes": 1234}}}}}
 
+A dataset with a held-out split also records ``"heldout"``: the fingerprint of the key it was
+drawn with (:mod:`medgrade.data.heldout`), never the key.
+
 A dataset is accepted only when its record exists and every listed file has the recorded hash.
 The manifest is rewritten atomically (temp file + rename) under an advisory lock, so two
 ``generate`` runs on different datasets do not lose each other's records.
@@ -63,6 +66,7 @@ class DatasetRecord:
     params: dict[str, Any]
     entries: tuple[str, ...]
     files: dict[str, FileRecord] = field(default_factory=dict)
+    heldout: str | None = None  # fingerprint of the key its held-out split was drawn with; never the key
 
     @property
     def total_bytes(self) -> int:
@@ -75,6 +79,7 @@ class DatasetRecord:
             "params": self.params,
             "entries": list(self.entries),
             "files": {k: {"sha256": v.sha256, "bytes": v.bytes} for k, v in self.files.items()},
+            **({"heldout": self.heldout} if self.heldout else {}),
         }
 
     @classmethod
@@ -87,6 +92,7 @@ class DatasetRecord:
             params=dict(d.get("params", {})),
             entries=tuple(d.get("entries", [])),
             files=files,
+            heldout=str(d["heldout"]) if d.get("heldout") else None,
         )
 
 

@@ -26,7 +26,9 @@ Each patch's stain levels are drawn from one distribution shared by all tissue c
 only small class offsets, and the stain vectors jitter per patch, so mean colour overlaps
 across classes. Hard cases (about 12%): blurred (texture low-passed), faded (texture amplitude
 down to 30%) or strongly stain-shifted. Randomness: chunk k of split s uses
-``default_rng([seed, s, k])``; the label order uses ``default_rng([seed, s, 999_999])``.
+``default_rng([seed, s, k])``; the label order uses ``default_rng([seed, s, 999_999])``. The test
+split, held out, appends the words of the data root's key (:mod:`medgrade.data.heldout`) to both:
+without the key it cannot be drawn again.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from medgrade.data.heldout import key_words
 from medgrade.data.root import resolve_root
 from medgrade.data.store import DatasetSpec, build
 
@@ -182,25 +185,34 @@ def _blur(x: F32) -> F32:
     return np.fft.irfft2(spec, s=(SIZE, SIZE)).astype(np.float32)
 
 
-def split_labels(split: str, seed: int) -> NDArray[np.uint8]:
+HELDOUT = "test"
+
+
+def _stream(seed: int, split: str, k: int, key: bytes) -> list[int]:
+    """The ``default_rng`` seed of chunk ``k`` of ``split``: the held-out split's depends on the key."""
+    words = [seed, list(SPLITS).index(split), k]
+    return words + key_words(key) if split == HELDOUT else words
+
+
+def split_labels(split: str, seed: int, key: bytes = b"") -> NDArray[np.uint8]:
     """Shuffled labels of ``split`` with the real class proportions, uint8 (N, 1)."""
-    n, s = SPLITS[split], list(SPLITS).index(split)
+    n = SPLITS[split]
     counts = np.array(CLASS_COUNTS["test" if split == "test" else "train+val"], dtype=float)
     exact = counts / counts.sum() * n
     alloc = np.floor(exact).astype(int)
     alloc[np.argsort(-(exact - alloc), kind="stable")[: n - alloc.sum()]] += 1
     labels = np.repeat(np.arange(9, dtype=np.uint8), alloc)
-    np.random.default_rng([seed, s, 999_999]).shuffle(labels)
+    np.random.default_rng(_stream(seed, split, 999_999, key)).shuffle(labels)
     return labels[:, None]
 
 
-def _write(stage: Path, *, seed: int) -> None:
+def _write(stage: Path, *, seed: int, key: bytes) -> None:
     arrays: dict[str, Any] = {}
-    for s, split in enumerate(SPLITS):
-        labels = split_labels(split, seed)
+    for split in SPLITS:
+        labels = split_labels(split, seed, key)
         images = np.empty((labels.shape[0], SIZE, SIZE, 3), dtype=np.uint8)
         for k, start in enumerate(range(0, labels.shape[0], CHUNK)):
-            rng = np.random.default_rng([seed, s, k])
+            rng = np.random.default_rng(_stream(seed, split, k, key))
             images[start : start + CHUNK] = render(labels[start : start + CHUNK, 0], rng)
         arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels
     with open(stage / "pathmnist.npz", "wb") as f:
@@ -210,11 +222,12 @@ def _write(stage: Path, *, seed: int) -> None:
 SPEC = DatasetSpec(
     name="pathmnist",
     title="PathMNIST (9-class 28x28 RGB H&E patches, medmnist npz)",
-    version="1",
+    version="2",
     entries=("pathmnist.npz",),
     writer=_write,
     defaults={},
     real_source="pathmnist.npz from MedMNIST v2 (zenodo 10519652)",
+    heldout=True,
 )
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medgrade.data.heldout import KEY_FILE, ensure_key, fingerprint, read_key
 from medgrade.data.manifest import DatasetRecord, hash_tree, read_manifest, update_manifest
 from medgrade.errors import DataError
 
@@ -39,6 +40,7 @@ class DatasetSpec:
     writer: Writer
     defaults: Mapping[str, Any]
     real_source: str
+    heldout: bool = False  # has a held-out split drawn with the data root's key (medgrade.data.heldout)
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,28 @@ def _remove_stale_stages(root: Path, name: str) -> None:
             shutil.rmtree(stage, ignore_errors=True)
 
 
-def _is_current(root: Path, spec: DatasetSpec, seed: int, params: dict[str, Any]) -> bool:
+def _is_current(root: Path, spec: DatasetSpec, seed: int, params: dict[str, Any], key: bytes | None) -> bool:
     record = read_manifest(root).get(spec.name)
     if record is None or (record.generator_version, record.seed) != (spec.version, seed):
         return False
+    if record.heldout != (fingerprint(key) if key is not None else None):
+        return False
     return record.params == params and not verify_dataset(root, spec, record)
+
+
+def _heldout_key(root: Path, spec: DatasetSpec, key: bytes | None, force: bool) -> bytes | None:
+    """The key ``spec``'s held-out split is drawn with: ``key``, else the data root's (made if need be)."""
+    if not spec.heldout:
+        return None
+    if key is not None:
+        return key
+    record = read_manifest(root).get(spec.name)
+    if read_key(root) is None and record is not None and record.heldout and not force:
+        raise DataError(
+            f"{spec.name}: {root / KEY_FILE} is missing, and the held-out split under {root} was drawn with it "
+            f"(fingerprint {record.heldout}). Restore the file from the machine the data was generated on, or "
+            f"draw a new held-out split: {repair_hint(spec.name)} (grades of earlier runs then differ)")
+    return ensure_key(root)
 
 
 def _install(root: Path, stage: Path, entries: tuple[str, ...]) -> None:
@@ -104,15 +123,20 @@ def _install(root: Path, stage: Path, entries: tuple[str, ...]) -> None:
 
 
 def build(
-    root: Path, spec: DatasetSpec, *, seed: int, params: Mapping[str, Any], force: bool = False
+    root: Path, spec: DatasetSpec, *, seed: int, params: Mapping[str, Any], force: bool = False,
+    key: bytes | None = None,
 ) -> BuildResult:
-    """Write ``spec``'s dataset under ``root`` unless the manifest says it is up to date."""
+    """Write ``spec``'s dataset under ``root`` unless the manifest says it is up to date.
+
+    A held-out split is drawn with ``key``, by default the data root's own (:mod:`medgrade.data.heldout`).
+    """
     params = {**spec.defaults, **params}
     root.mkdir(parents=True, exist_ok=True)
     _remove_stale_stages(root, spec.name)
     t0 = time.perf_counter()
+    key = _heldout_key(root, spec, key, force)
     present = [e for e in spec.entries if (root / e).exists()]
-    if not force and _is_current(root, spec, seed, params):
+    if not force and _is_current(root, spec, seed, params, key):
         record = read_manifest(root)[spec.name]
         return BuildResult(spec.name, "up to date", root / spec.entries[0], len(record.files),
                            record.total_bytes, time.perf_counter() - t0)
@@ -123,9 +147,10 @@ def build(
         )
     stage = Path(tempfile.mkdtemp(prefix=f".staging-{spec.name}-{os.getpid()}-", dir=root))
     try:
-        spec.writer(stage, seed=seed, **params)
+        spec.writer(stage, seed=seed, **params, **({"key": key} if key is not None else {}))
         files = hash_tree(stage, spec.entries)
-        record = DatasetRecord(spec.name, spec.version, seed, params, spec.entries, files)
+        record = DatasetRecord(spec.name, spec.version, seed, params, spec.entries, files,
+                               fingerprint(key) if key is not None else None)
         update_manifest(root, spec.name, None)
         _install(root, stage, spec.entries)
         update_manifest(root, spec.name, record)
@@ -162,6 +187,9 @@ def verify_dataset(root: Path, spec: DatasetSpec, record: DatasetRecord | None) 
             problems.append(Problem(spec.name, rel, "corrupted (sha256 differs from manifest)"))
     for rel in sorted(_listed(root, record.entries) - set(record.files)):
         problems.append(Problem(spec.name, rel, "unexpected file (not in manifest)"))
+    key = read_key(root) if record.heldout else None
+    if key is not None and fingerprint(key) != record.heldout:
+        problems.append(Problem(spec.name, KEY_FILE, "the held-out split was drawn with another key than this one"))
     return problems
 
 

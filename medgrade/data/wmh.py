@@ -12,7 +12,9 @@ periventricular (near the ventricles) and partly confluent. Lesions are bright o
 slightly dark on T1. In 30% of cases one "other pathology" region (an old infarct: dark on
 FLAIR, bright rim) is labelled 2. What makes a case hard: small lesions (near the noise level),
 low lesion contrast (FLAIR gain 0.75-1.0 of the nominal lesion intensity), and lesions touching
-grey matter. Randomness: case ``i`` of split ``s`` uses ``default_rng([seed, s, i])``.
+grey matter. Randomness: case ``i`` of the training split uses ``default_rng([seed, 0, i])``; a
+test case, held out, appends the words of the data root's key (:mod:`medgrade.data.heldout`):
+without the key it cannot be drawn again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from medgrade.data import _brain
+from medgrade.data.heldout import key_words
 from medgrade.data.root import resolve_root
 from medgrade.data.store import DatasetSpec, build
 
@@ -51,9 +54,10 @@ def _lesions(rng: np.random.Generator, phantom: _brain.Phantom) -> np.ndarray:
     return mask & (phantom.codes == _brain.TISSUES.index("wm"))
 
 
-def case(seed: int, split: str, index: int) -> dict[str, np.ndarray]:
+def case(seed: int, split: str, index: int, key: bytes = b"") -> dict[str, np.ndarray]:
     """One case: {"FLAIR_brain", "T1_brain": int16; "wmh": uint8} volumes (64, 64, 48)."""
-    rng = np.random.default_rng([seed, _SPLITS.index(split), index])
+    words = [seed, _SPLITS.index(split), index]
+    rng = np.random.default_rng(words + key_words(key) if split == "test" else words)
     phantom = _brain.brain(rng, SHAPE)
     lesion = _lesions(rng, phantom)
     other = np.zeros(SHAPE, dtype=bool)
@@ -70,23 +74,24 @@ def case(seed: int, split: str, index: int) -> dict[str, np.ndarray]:
     return {"FLAIR_brain": flair, "T1_brain": t1, "wmh": wmh.astype(np.uint8)}
 
 
-def _write(stage: Path, *, seed: int, n_train: int, n_test: int) -> None:
+def _write(stage: Path, *, seed: int, n_train: int, n_test: int, key: bytes) -> None:
     for split, n in zip(_SPLITS, (n_train, n_test), strict=True):
         for i in range(n):
             folder = stage / "WMH" / split / f"{i:03d}"
             folder.mkdir(parents=True)
-            for name, volume in case(seed, split, i).items():
+            for name, volume in case(seed, split, i, key).items():
                 _brain.save_nifti(folder / f"{name}.nii.gz", volume, SPACING)
 
 
 SPEC = DatasetSpec(
     name="wmh",
     title="white-matter lesions (FLAIR_brain/T1_brain/wmh NIfTI, train and test cases)",
-    version="1",
+    version="2",
     entries=("WMH",),
     writer=_write,
     defaults={"n_train": 16, "n_test": 8},
     real_source="WMH Segmentation Challenge 2017 (MAIA seminar subset)",
+    heldout=True,
 )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import nbformat
 
 from medgrade.course import Course
+from medgrade.data.heldout import kernel_masks
 from medgrade.errors import SubmissionError
 from medgrade.grading.intake import check_submission
 from medgrade.grading.integrity import scan_notebook
@@ -119,6 +120,8 @@ def run_job(job: Job) -> JobOutput:
         if answers and not masked:
             findings.append(f"{src.name}: the labels of {', '.join(sorted(answers))} were readable by the kernel "
                             "(withholding them needs the sandbox and the data root)")
+        if sandbox.confined:
+            masked += kernel_masks(job.data_root)  # the held-out key reads empty
         with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=private_dir("sandboxes")) as tmp:
             kernel = open_kernel(course, Path(tmp), sandbox, profile, aux, job.data_root, masked, current_slot(),
                                  job.seed)

@@ -196,17 +196,24 @@ def open_kernel(course: Course, tmp: Path, sandbox: Sandbox, profile: Profile, a
 
 
 def check_data_access(sandbox: Sandbox, data: Path | None) -> None:
-    """A root grader's kernels run as another user: the data root and its top entries must be readable."""
+    """A root grader's kernels run as another user: the data root and its top entries must be readable.
+
+    Hidden entries are the grader's (the held-out key, the manifest's lock): no kernel needs them.
+    """
     import stat
+
+    from medgrade.data.heldout import KEY_FILE
 
     if data is None or sandbox.run_as is None:
         return
-    for path in [data, *sorted(data.iterdir())[:50]] if data.is_dir() else []:
+    entries = sorted(p for p in data.iterdir() if not p.name.startswith(".")) if data.is_dir() else []
+    for path in [data, *entries[:50]] if data.is_dir() else []:
         mode = path.stat().st_mode
         need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
         if mode & need != need:
+            keep = f" && chmod 600 {data / KEY_FILE}" if (data / KEY_FILE).exists() else ""
             raise UsageError(f"{path} is not readable by the kernels' user (mode {stat.S_IMODE(mode):04o}): "
-                             f"run `chmod -R o+rX {data}`, or regenerate the data with a umask of 022")
+                             f"run `chmod -R o+rX {data}{keep}`, or regenerate the data with a umask of 022")
 
 
 class SandboxKernelManager(AsyncKernelManager):

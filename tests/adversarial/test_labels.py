@@ -221,3 +221,70 @@ def test_no_answer_key_reaches_the_autograded_notebooks(judged_class, mask_class
             for record in records:
                 assert record["kind"] in ("roc_curve", "confusion_counts", "dice_cases"), (student, record)
                 assert not {"y_true", "true", "scores", "pred"} & set(record), (student, record)
+
+
+# --- regeneration: the stand-in is drawn from public code, its held-out split from a secret key -----
+
+REGEN, REGEN_NB, REGEN_N = "96_regenerate", "regenerate.ipynb", 2000
+TEST_IMAGES = f"np.load(os.path.join(os.environ['MEDGRADE_DATA'], 'pathmnist.npz'))['test_images'][:{REGEN_N}]"
+# A weak but honest score: cancer patches (crowded large nuclei) have the most contrast (AUC ~0.86).
+TEXTURE = f"def predict():\n    return {TEST_IMAGES}.mean(axis=-1).std(axis=(1, 2))"
+REGEN_TEST = (f"assert predict().shape == ({REGEN_N},)\n### BEGIN HIDDEN TESTS\nfrom medgrade import checks\n"
+              f"measured = checks.judged('probs', predict(), metric='auc', at_least=0.75, answers='pathmnist:test', "
+              f"n={REGEN_N}, positive=8, name='test AUC')\n### END HIDDEN TESTS")
+REGEN_ATTACKS = {
+    # The labels drawn again with the generator's public code and the key file of the data root.
+    "regenerator": "def predict():\n    from medgrade.data import pathmnist\n"
+                   "    path = os.path.join(os.environ['MEDGRADE_DATA'], '.heldout-key')\n"
+                   "    key = open(path, 'rb').read() if os.path.exists(path) else b''\n"
+                   "    print('KEY BYTES SEEN', len(key))\n"
+                   f"    labels = pathmnist.split_labels('test', 0, key)[:{REGEN_N}, 0]\n"
+                   "    return (labels == 8) * 0.8 + 0.1",
+    # The images drawn again from public code and matched to the visible ones, to borrow their labels.
+    "matcher": "def predict():\n    from medgrade.data import pathmnist\n"
+               "    labels = pathmnist.split_labels('test', 0)[:, 0]\n"
+               "    drawn = pathmnist.render(labels[:pathmnist.CHUNK], np.random.default_rng(pathmnist._stream(0, "
+               "'test', 0, b'')))\n"
+               f"    seen = {TEST_IMAGES}\n"
+               f"    print('IMAGES MATCHED', int((drawn[:{REGEN_N}] == seen).all(axis=(1, 2, 3)).sum()))\n"
+               f"    return (labels[:{REGEN_N}] == 8) * 0.8 + 0.1",
+}
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    """One class graded twice: on a course's data (its own key), and on data drawn with a key the kernel knows."""
+    from medgrade.data import pathmnist
+    from medgrade.data.store import build
+
+    base = tmp_path_factory.mktemp("regenerate")
+    pathmnist.generate(base / "course-data")  # as `medgrade data generate` does: a secret key, kept beside
+    build(base / "public-data", pathmnist.SPEC, seed=0, params={}, key=b"")  # what public code draws
+    course = _make_course(base / "course", REGEN, REGEN_NB, "import os\nimport numpy as np", TEXTURE, "predict",
+                          REGEN_TEST, "test_auc")
+    for student, predict in {"honest": TEXTURE, **REGEN_ATTACKS}.items():
+        _submit(course, student, predict, REGEN, REGEN_NB)
+    students = ["honest", *REGEN_ATTACKS]
+    secret = grade_class(course, REGEN, students, profile=PROFILE, data_root=base / "course-data", workers=2)
+    outputs = {s: "".join(o.get("text", "") for o in _cell(course, s, "test_auc", REGEN, REGEN_NB).outputs)
+               for s in students}
+    public = grade_class(course, REGEN, students, profile=PROFILE, data_root=base / "public-data", workers=2,
+                         force=True)
+    return ({r.student: r for r in secret}, outputs, {r.student: r for r in public})
+
+
+def test_the_held_out_split_cannot_be_drawn_again_in_the_kernel(regenerated) -> None:
+    secret, outputs, _ = regenerated
+    assert secret["honest"].score == 3, secret["honest"].tests
+    assert "KEY BYTES SEEN 0" in outputs["regenerator"], outputs["regenerator"]  # the key file reads empty
+    assert "IMAGES MATCHED 0" in outputs["matcher"], outputs["matcher"]
+    for attacker in REGEN_ATTACKS:
+        (test,) = secret[attacker].tests
+        assert test.points == 0 and test.message.startswith(
+            "CheckFailure: judge_predictions(test AUC): expected auc >= 0.750; observed 0."), test
+
+
+def test_the_same_attacks_win_where_the_split_is_drawn_from_public_code(regenerated) -> None:
+    """What the key defends against: with a split any kernel can draw, both attackers score full marks."""
+    _, _, public = regenerated
+    assert {s: r.score for s, r in public.items()} == {"honest": 3, "regenerator": 3, "matcher": 3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +58,18 @@ def test_manifest_records_hashes_seed_and_version(tmp_path: Path) -> None:
     assert (tmp_path / "manifest.json").stat().st_mode & 0o044 == 0o044
 
 
-def test_same_seed_writes_same_bytes(tmp_path: Path) -> None:
-    a, b = _small(tmp_path / "a"), _small(tmp_path / "b")
+def test_same_seed_and_key_write_same_bytes(tmp_path: Path) -> None:
+    from medgrade.data.heldout import KEY_FILE
+
+    a = _small(tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    shutil.copy(tmp_path / "a" / KEY_FILE, tmp_path / "b" / KEY_FILE)  # the grader's key, carried along
+    b, other = _small(tmp_path / "b"), _small(tmp_path / "c")  # c draws its own key
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files and all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    # another key: the same training cases, other held-out ones
+    assert all((a / f).read_bytes() == (other / f).read_bytes() for f in files if f.parts[0] == "train")
+    assert all((a / f).read_bytes() != (other / f).read_bytes() for f in files if f.parts[0] == "test")
 
 
 def test_generate_is_idempotent(tmp_path: Path) -> None:

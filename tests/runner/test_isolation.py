@@ -136,3 +136,15 @@ def test_data_its_kernels_could_not_read_is_refused_with_the_fix(tmp_path) -> No
                                          rf"`chmod -R o\+rX {data}`"):
         grade_class(Course(root), ASSIGNMENT, ["ada"], profile=TINY_PROFILE, data_root=data, workers=1)
     assert not (root / "autograded" / "ada").exists()
+    # The held-out key stays private (0600): the fix keeps it so, and a key alone is no reason to refuse.
+    from medgrade.data.heldout import KEY_FILE, ensure_key
+
+    data.chmod(0o755)
+    ensure_key(data)
+    (data / "MedNIST").mkdir(mode=0o700)
+    with pytest.raises(UsageError, match=rf"{data / 'MedNIST'} is not readable .* run `chmod -R o\+rX {data} && "
+                                         rf"chmod 600 {data / KEY_FILE}`"):
+        grade_class(Course(root), ASSIGNMENT, ["ada"], profile=TINY_PROFILE, data_root=data, workers=1)
+    (data / "MedNIST").chmod(0o755)
+    (result,) = grade_class(Course(root), ASSIGNMENT, ["ada"], profile=TINY_PROFILE, data_root=data, workers=1)
+    assert result.outcome == "graded", result
