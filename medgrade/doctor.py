@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from medgrade.course import Course
+from medgrade.data.manifest import DatasetRecord
 from medgrade.kit import datasets_for, kit_root
 from medgrade.quickstart import medgrade_command
 
@@ -113,7 +114,32 @@ def check_data(assignments: list[str], data_root: Path) -> list[Finding]:
         elif not any((data_root / e).exists() for e in get_spec(name).entries):
             found.append(Finding("data", "problem", f"{name} is missing under {data_root}",
                                  f"{medgrade_command()} data generate --root {data_root} --dataset {name}"))
+    found += _heldout_findings(data_root, {n: recorded[n] for n in needed if n in recorded})
     return found or [Finding("data", "ok", f"{', '.join(needed)} under {data_root}, intact")]
+
+
+def _heldout_findings(data_root: Path, records: dict[str, DatasetRecord]) -> list[Finding]:
+    """The held-out key: present, private, and the one every held-out split was drawn with."""
+    from medgrade.data.catalog import get_spec
+    from medgrade.data.heldout import KEY_FILE
+
+    key = data_root / KEY_FILE
+    found: list[Finding] = []
+    for name, record in records.items():
+        if get_spec(name).heldout and not record.heldout:
+            found.append(Finding("data", "problem", f"{name}: its held-out split was drawn without a secret key (by "
+                                 "an older medgrade): a student's kernel can draw it again, labels included",
+                                 f"{medgrade_command()} data generate --root {data_root} --dataset {name}"))
+    if any(r.heldout for r in records.values()):
+        if not key.exists():
+            found.append(Finding("data", "warning", f"{key} is missing: grading works, but `data generate` cannot "
+                                 "draw the held-out splits again", "copy it back from the machine that generated "
+                                 "the data (a new key draws other held-out splits)"))
+        elif key.stat().st_mode & 0o077:
+            found.append(Finding("data", "problem", f"{key} is readable by other users (mode "
+                                 f"{key.stat().st_mode & 0o777:04o}): it draws the held-out labels",
+                                 f"chmod 600 {key}"))
+    return found
 
 
 def sandbox_problem() -> str | None:

@@ -80,3 +80,28 @@ def test_the_gpu_profile_without_a_gpu_is_a_problem() -> None:
     (finding,) = check_gpus("gpu")
     assert (finding.status, finding.what, finding.fix) == (
         "problem", "no CUDA GPU: grade on the cpu profile", "grade with --profile cpu, or on a machine with a GPU")
+
+
+def test_doctor_names_a_public_missing_or_exposed_held_out_key(tmp_path: Path) -> None:
+    import json
+
+    from medgrade.data.heldout import KEY_FILE
+
+    data = tmp_path / "data"
+    generate_all(data, ["wmh"], params={"wmh": {"n_train": 1, "n_test": 1}})
+    assert [f.status for f in check_data(["06_unet_segmentation"], data)] == ["ok"]
+    key = data / KEY_FILE
+    key.chmod(0o644)
+    (exposed,) = check_data(["06_unet_segmentation"], data)
+    assert (exposed.status, exposed.fix) == ("problem", f"chmod 600 {key}")
+    assert "readable by other users" in exposed.what
+    key.unlink()
+    (missing,) = check_data(["06_unet_segmentation"], data)
+    assert missing.status == "warning" and f"{key} is missing" in missing.what
+    # a manifest written by an older medgrade: the held-out split drawn from public code alone
+    manifest = json.loads((data / "manifest.json").read_text())
+    del manifest["datasets"]["wmh"]["heldout"]
+    (data / "manifest.json").write_text(json.dumps(manifest))
+    (public,) = check_data(["06_unet_segmentation"], data)
+    assert public.status == "problem" and "drawn without a secret key" in public.what
+    assert public.fix.endswith(f"data generate --root {data} --dataset wmh")

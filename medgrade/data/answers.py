@@ -1,10 +1,12 @@
 """Answer keys: what a metric test is judged against, and the kernel's view of the data without it.
 
 A hidden metric test names its answer key (``answers="pathmnist:test"``): the grader reads the
-answers here, and the student's kernel, where the grader may mount over files, sees the same data
-files with the answers replaced by zeros (same shape, type and header, so the real loaders still
-read them). The kernel predicts on images it may see; only the grader compares the predictions
-with the answers.
+answers here. A sandboxed kernel, in every assignment (one that judges nothing could still print
+the labels into the feedback its student reads), sees the same data files without the answers:
+class labels shuffled by a secret permutation (the class counts stay true, so exploring the split
+still works, but no item keeps its label), masks replaced by zeros; same shape, type and header,
+so the real loaders still read them. The kernel predicts on images it may see; only the grader
+compares the predictions with the answers.
 
 Keys:
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +30,8 @@ import numpy as np
 from medgrade.errors import UsageError
 from medgrade.scratch import private_dir
 
-__all__ = ["ANSWER_KEYS", "Answer", "LabelArray", "MaskVolumes", "load_answer", "answer_labels", "withheld_view"]
+__all__ = ["ANSWER_KEYS", "Answer", "LabelArray", "MaskVolumes", "load_answer", "answer_labels", "withheld_view",
+           "present_keys"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,8 @@ class LabelArray:
     def blank(self, real: Path, out: Path) -> None:
         with np.load(real) as npz:
             arrays = {name: np.asarray(npz[name]) for name in npz.files}
-        arrays[self.array] = np.zeros_like(arrays[self.array])
+        rng = np.random.default_rng(secrets.randbits(128))  # drawn afresh, kept nowhere
+        arrays[self.array] = arrays[self.array][rng.permutation(len(arrays[self.array]))]
         with out.open("wb") as f:
             np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy types the names as its own kwargs
 
@@ -171,12 +176,23 @@ def _view(key: AnswerKey, real: Path, answers: str) -> Path:
     return view
 
 
+def present_keys(data_root: str | os.PathLike[str]) -> list[str]:
+    """The answer keys whose files are all in ``data_root`` (what every sandbox withholds)."""
+    found = []
+    for name, key in sorted(ANSWER_KEYS.items()):
+        paths = key.files(Path(data_root))
+        if paths and all(p.is_file() for p in paths):
+            found.append(name)
+    return found
+
+
 def withheld_view(data_root: str | os.PathLike[str], answers: str) -> tuple[tuple[Path, Path], ...]:
     """``(file in the data root, copy of it without the answers)`` for each file holding ``answers``.
 
-    Each copy is made once per version of its file (path, size and modification time) and
-    replaced atomically, so parallel workers may ask at once; making it removes the copies of
-    the file's older versions. A copy holds no secret.
+    Labels are shuffled (their counts kept), masks zeroed. Each copy is made once per version of
+    its file (path, size and modification time) and replaced atomically, so parallel workers may
+    ask at once; making it removes the copies of the file's older versions. A copy holds no
+    secret: the class counts are public (``CLASS_COUNTS``).
     """
     key = _key(answers)
     reals = [p.resolve() for p in _present(key.files(Path(data_root)), answers)]

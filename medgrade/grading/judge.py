@@ -8,7 +8,7 @@ student who patches ``judged`` or writes a record by hand changes only their own
 After the cell ran without error the grader loads the labels (:mod:`medgrade.data.answers`),
 judges each record (:func:`judge_cell`) and the test passes only if every judgement does.
 
-The labels are withheld from the kernel: its view of the data file has them zeroed
+The labels are withheld from the kernel: its view of the data file has them shuffled
 (:func:`medgrade.data.answers.withheld_view`, mounted by :mod:`medgrade.runner.confine`).
 """
 

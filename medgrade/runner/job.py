@@ -67,13 +67,17 @@ def _all_tests(course: Course, assignment: str, status: TestStatus, message: str
     )
 
 
-def withheld_labels(answers: set[str], data_root: str | None, confined: bool) -> tuple[tuple[Path, Path], ...]:
-    """The kernel's views of the data files holding ``answers``, labels zeroed (when it can be done)."""
-    from medgrade.data.answers import withheld_view
+def withheld_labels(data_root: str | None, confined: bool) -> tuple[tuple[Path, Path], ...]:
+    """The kernel's views of every data file holding answers (labels shuffled, masks zeroed), when confined.
 
-    if not (answers and data_root and confined and Path(data_root).is_dir()):
+    Every assignment's kernel gets them, not only those whose tests judge the answers: an assignment
+    that explores the test split could otherwise print its labels into the feedback a student reads.
+    """
+    from medgrade.data.answers import present_keys, withheld_view
+
+    if not (data_root and confined and Path(data_root).is_dir()):
         return ()
-    return tuple(pair for a in sorted(answers) for pair in withheld_view(data_root, a))
+    return tuple(pair for a in present_keys(data_root) for pair in withheld_view(data_root, a))
 
 
 def _locked_source(source: Path) -> str:
@@ -116,7 +120,7 @@ def run_job(job: Job) -> JobOutput:
         findings.extend(f"{src.name}: {f}" for f in prepared.findings)
         findings.extend(f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(src)))
         answers = {spec.answers for t in prepared.tests for spec in t.judges}  # read from the source by prepare
-        masked = withheld_labels(answers, job.data_root, sandbox.confined)
+        masked = withheld_labels(job.data_root, sandbox.confined)
         if answers and not masked:
             findings.append(f"{src.name}: the labels of {', '.join(sorted(answers))} were readable by the kernel "
                             "(withholding them needs the sandbox and the data root)")

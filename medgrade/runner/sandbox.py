@@ -9,9 +9,9 @@ Protections, and how each is obtained:
   unless told ``--unconfined`` (:mod:`medgrade.runner.isolation`).
 - **files**: the kernel's folder holds only the release's auxiliary files and a link to the
   data root; hidden tests never become files (they are sent over the kernel's channel).
-- **labels**: a metric test's labels (its answer key) are zeroed in the kernel's view of the data
-  file (a copy mounted over it); the kernel records predictions, the grader judges them
-  (:mod:`medgrade.grading.judge`).
+- **labels**: every answer key's labels are shuffled (masks zeroed) in the kernel's view of the
+  data files (copies mounted over them), in every assignment, and the held-out key reads empty;
+  the kernel records predictions, the grader judges them (:mod:`medgrade.grading.judge`).
 - **environment**: only what a notebook needs (PATH, HOME in the folder, profile, data root,
   thread caps); the grader's own variables (tokens, paths) do not reach the kernel.
 - **memory**: a watchdog in the grader kills the kernel's process tree above the profile's cap,

@@ -121,10 +121,10 @@ def test_the_grader_judges_an_honest_model_and_a_weak_one(judged_class) -> None:
         "CheckFailure: judge_predictions(test AUC): expected auc >= 0.900; observed 0.")
 
 
-def test_labels_in_the_data_file_are_zeros_to_the_kernel(judged_class) -> None:
+def test_labels_in_the_data_file_are_shuffled_for_the_kernel(judged_class) -> None:
     course, _, labels, results = judged_class
     out = "".join(o.get("text", "") for o in _cell(course, "reader", "test_auc").outputs)
-    assert (labels == 8).sum() >= 4 and "POSITIVES SEEN 0" in out, out
+    assert f"POSITIVES SEEN {(labels[:N] == 8).sum()}" in out, out  # the counts stay true, the items do not
     (test,) = results["reader"].tests
     assert test.points == 0 and "judge_predictions(test AUC): expected auc >= 0.900" in test.message
 
@@ -138,10 +138,33 @@ def test_skipping_or_patching_the_record_fails_the_test(judged_class) -> None:
     (forged,) = results["forger"].tests  # the good record written earlier is not the one judged
     assert forged.points == 0 and forged.message.startswith("CheckFailure: judge_predictions(test AUC)"), forged
 
-def test_judging_in_the_kernel_sees_only_the_zeroed_labels(judged_class) -> None:
+def test_judging_in_the_kernel_sees_only_the_shuffled_labels(judged_class) -> None:
     _, _, _, results = judged_class
     (test,) = results["self_judge"].tests
-    assert test.points == 0 and "observed only class 0 in 40 samples" in test.message, test
+    assert test.points == 0 and "expected auc >= 0.900; observed 0." in test.message, test
+
+
+# --- exploration: an assignment that judges nothing still never shows its kernel the test labels ----
+
+EXPLORE, EXPLORE_NB = "95_explore", "explore.ipynb"
+# What 02 asks of students (count the classes of the test split), printing every label on the way:
+# output that reaches the feedback page its student reads.
+COUNT = (f"def count():\n    labels = {LOAD}['test_labels'][:, 0]\n"
+         "    print('LABELS SEEN', ','.join(map(str, labels.tolist())))\n"
+         "    return np.bincount(labels, minlength=9)")
+COUNT_TEST = f"assert count().sum() == {N}"
+
+
+def test_an_assignment_without_judged_tests_sees_true_counts_and_no_items_label(tmp_path) -> None:
+    labels = write_pathmnist(tmp_path / "data")
+    course = _make_course(tmp_path / "course", EXPLORE, EXPLORE_NB, "import os\nimport numpy as np", COUNT,
+                          "count", COUNT_TEST, "test_count")
+    _submit(course, "explorer", COUNT, EXPLORE, EXPLORE_NB, "count")
+    (result,) = grade_class(course, EXPLORE, ["explorer"], profile=PROFILE, data_root=tmp_path / "data", workers=1)
+    assert result.score == 3, result.tests
+    out = "".join(o.get("text", "") for o in _cell(course, "explorer", "test_count", EXPLORE, EXPLORE_NB).outputs)
+    seen = [int(v) for v in out.split("LABELS SEEN ", 1)[1].split()[0].split(",")]
+    assert sorted(seen) == sorted(labels.tolist()) and seen != labels.tolist(), out
 
 
 def test_honest_students_grade_as_without_attackers(judged_class) -> None:

@@ -87,7 +87,9 @@ def test_answer_labels_and_the_kernels_view_without_them(tmp_path: Path) -> None
     with np.load(real) as a, np.load(view) as b:
         assert sorted(a.files) == sorted(b.files)
         assert b["test_labels"].shape == a["test_labels"].shape and b["test_labels"].dtype == a["test_labels"].dtype
-        assert not b["test_labels"].any() and a["test_labels"].any()
+        # shuffled: the class counts stay, the items' labels do not
+        assert sorted(b["test_labels"][:, 0]) == sorted(a["test_labels"][:, 0])
+        assert not np.array_equal(b["test_labels"], a["test_labels"])
         for name in ("test_images", "train_images", "train_labels"):
             assert np.array_equal(a[name], b[name])
     assert withheld_view(tmp_path / "data", "pathmnist:test")[0][1] == view  # made once per version of the file
@@ -172,10 +174,13 @@ def test_labels_are_withheld_only_where_the_sandbox_can_mount(tmp_path: Path) ->
     from medgrade.runner.job import withheld_labels
 
     write_pathmnist(tmp_path / "data")
-    ((real, view),) = withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), confined=True)
+    ((real, view),) = withheld_labels(str(tmp_path / "data"), confined=True)  # every answer key present
     assert real.name == "pathmnist.npz" and view.is_file()
-    assert withheld_labels({"pathmnist:test"}, str(tmp_path / "data"), confined=False) == ()
-    assert withheld_labels(set(), str(tmp_path / "data"), confined=True) == ()
+    assert withheld_labels(str(tmp_path / "data"), confined=False) == ()
+    write_wmh(tmp_path / "data")
+    assert [r.name for r, _ in withheld_labels(str(tmp_path / "data"), confined=True)] == \
+           ["pathmnist.npz"] + ["wmh.nii.gz"] * 3
+    assert withheld_labels(str(tmp_path / "empty"), confined=True) == ()
 
 
 def test_a_record_planted_as_a_link_is_never_read(tmp_path: Path) -> None:
