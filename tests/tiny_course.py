@@ -49,17 +49,28 @@ def source_cells(answer: str = "2 * x", free_test: bool = False) -> list:
     return cells
 
 
-def make_course(root: Path, answer: str = "2 * x", free_test: bool = False) -> Path:
+def release_course(root: Path, assignment: str, notebook: str, cells: list, *, folders: bool = False) -> Path:
+    """A course of one source notebook made of ``cells``, released without running it; its root.
+
+    With ``folders``, the submitted/, autograded/ and gradebook/ folders are made too (as a TA's
+    course has them before the first batch).
+    """
     from medgrade.cli.main import cli
 
-    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    (root / "source" / assignment).mkdir(parents=True)
     (root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
-    nb = new_notebook(cells=source_cells(answer, free_test))
+    nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "source" / ASSIGNMENT / "tiny.ipynb")
-    result = CliRunner().invoke(cli, ["release", ASSIGNMENT, "--no-execute", "--course-dir", str(root)])
+    nbformat.write(nb, root / "source" / assignment / notebook)
+    for folder in ("submitted", "autograded", "gradebook") if folders else ():
+        (root / folder).mkdir()
+    result = CliRunner().invoke(cli, ["release", assignment, "--no-execute", "--course-dir", str(root)])
     assert result.exit_code == 0, result.output
     return root
+
+
+def make_course(root: Path, answer: str = "2 * x", free_test: bool = False) -> Path:
+    return release_course(root, ASSIGNMENT, "tiny.ipynb", source_cells(answer, free_test))
 
 
 def submit(root: Path, student: str, edits: dict[str, str] | None = None, extra_cells: list | None = None) -> Path:

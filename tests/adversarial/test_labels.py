@@ -13,12 +13,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from click.testing import CliRunner
 
 from medgrade.course import Course
 from medgrade.grading.engine import grade_class
 from tests.grading.test_judge import write_pathmnist
-from tests.tiny_course import REPO, TINY_PROFILE, cell
+from tests.tiny_course import TINY_PROFILE, cell, release_course
 
 pytestmark = [
     pytest.mark.xdist_group("engine"),
@@ -37,23 +36,12 @@ TEST = (f"assert predict().shape == ({N},)\n### BEGIN HIDDEN TESTS\nfrom medgrad
 def _make_course(root: Path, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK,
                  setup: str = "import os\nimport numpy as np", honest: str = HONEST, solution_id: str = "predict",
                  test: str = TEST, test_id: str = "test_auc") -> Course:
-    from medgrade.cli.main import cli
-
-    (root / "source" / assignment).mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
     solution = honest.replace("    return", "    ### BEGIN SOLUTION\n    return") + "\n    ### END SOLUTION"
-    nb = nbformat.v4.new_notebook(cells=[
+    return Course(release_course(root, assignment, notebook, [
         cell(setup, "setup", locked=True),
         cell(solution, solution_id, solution=True),
         cell(test, test_id, points=3),
-    ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "source" / assignment / notebook)
-    for folder in ("submitted", "autograded", "gradebook"):
-        (root / folder).mkdir()
-    result = CliRunner().invoke(cli, ["release", assignment, "--no-execute", "--course-dir", str(root)])
-    assert result.exit_code == 0, result.output
-    return Course(root)
+    ], folders=True))
 
 
 def _submit(course: Course, student: str, predict: str, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK,

@@ -22,7 +22,7 @@ from medgrade.course import Course
 from medgrade.grading.engine import grade_class
 from medgrade.grading.scrub import MASK
 from medgrade.runner.execute import TAMPERED
-from tests.tiny_course import REPO, TINY_PROFILE, cell
+from tests.tiny_course import TINY_PROFILE, cell, release_course
 
 pytestmark = pytest.mark.xdist_group("engine")
 
@@ -92,24 +92,13 @@ LEAKERS = {
 
 
 def _make_course(root: Path) -> Course:
-    from medgrade.cli.main import cli
-
-    (root / "source" / ASSIGNMENT).mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
-    nb = nbformat.v4.new_notebook(cells=[
+    return Course(release_course(root, ASSIGNMENT, NOTEBOOK, [
         cell("import sys", "setup", locked=True),
         cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION", "double", solution=True),
         cell(TEST_DOUBLE, "test_double", points=2),
         cell("def triple(x):\n    ### BEGIN SOLUTION\n    return 3 * x\n    ### END SOLUTION", "triple", solution=True),
         cell(TEST_TRIPLE, "test_triple", points=3),
-    ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "source" / ASSIGNMENT / NOTEBOOK)
-    for folder in ("submitted", "autograded", "gradebook"):
-        (root / folder).mkdir()
-    result = CliRunner().invoke(cli, ["release", ASSIGNMENT, "--no-execute", "--course-dir", str(root)])
-    assert result.exit_code == 0, result.output
-    return Course(root)
+    ], folders=True))
 
 
 def _submit(course: Course, student: str, *, solutions: dict[str, str] | None = None, extra: list[str] = (),
