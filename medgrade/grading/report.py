@@ -16,7 +16,7 @@ from medgrade.data.root import present_root
 from medgrade.errors import UsageError
 from medgrade.grading.engine import atomic_write, grade_class
 from medgrade.grading.integrity import integrity_csv
-from medgrade.grading.nbgrader_backend import autograde_class, default_workers
+from medgrade.grading.nbgrader_backend import autograde_class
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult
 from medgrade.runner.isolation import find_sandbox
@@ -115,8 +115,7 @@ def grade_and_report(
         _check_cluster_options(engine, workers, gpus, slots_per_gpu)
         slots, where = [], f"on the Dask cluster at {scheduler}"
     else:
-        slots = plan_slots(profile, workers=workers or (None if profile.device == "cuda" else default_workers()),
-                           gpus=gpus, slots_per_gpu=slots_per_gpu)
+        slots = plan_slots(profile, workers=workers, gpus=gpus, slots_per_gpu=slots_per_gpu)  # cpu: one per core
         where = f"with {len(slots)} worker(s) on {', '.join(sorted({slot.describe() for slot in slots}))}"
         if len(slots) > 1 and all(slot.cpus for slot in slots):
             where += ", each pinned to its own core(s)" if len({c for s in slots for c in s.cpus}) == sum(
