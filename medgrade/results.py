@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any, Literal
 
-__all__ = ["SCHEMA_VERSION", "TestResult", "SubmissionResult", "Outcome", "TestStatus"]
+__all__ = ["SCHEMA_VERSION", "TestResult", "SubmissionResult", "Outcome", "TestStatus", "Stop"]
 
 SCHEMA_VERSION = 1
 
@@ -20,9 +21,27 @@ Outcome = Literal["graded", "error"]
 TestStatus = Literal["passed", "failed", "not_run"]
 
 
+class Stop(str, Enum):
+    """Why the grader stopped a test's cell, or never reached it: set by the grader, never read from a message."""
+
+    MEMORY = "memory"  # the watchdog killed the kernel over its memory cap
+    SPACE = "space"  # its folder, /tmp or /dev/shm filled up
+    PROCESSES = "processes"  # it reached its cap of processes and threads
+    BUDGET = "budget"  # the notebook ran past its time budget
+    CELL_LIMIT = "cell_limit"  # the cell ran past the per-cell limit and was interrupted
+    DIED = "died"  # the kernel died for another reason
+    NO_START = "no_start"  # the kernel could not start
+    LOST = "lost"  # the grading worker was lost (an infrastructure failure)
+
+
 @dataclass(frozen=True)
 class TestResult:
-    """One graded test: its points and the message a student reads."""
+    """One graded test: its points, the message a student reads, and what the grader observed.
+
+    ``stop`` is set when the grader stopped the cell or never reached it; ``error`` names the
+    exception the failed cell raised (``CheckFailure``, ``AssertionError``, ``NameError``...).
+    Reports read these, never the message.
+    """
 
     __test__ = False  # not a pytest test class
 
@@ -31,9 +50,19 @@ class TestResult:
     max_points: float
     status: TestStatus
     message: str = ""
+    stop: Stop | None = None
+    error: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["stop"] = self.stop.value if self.stop else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TestResult:
+        """From JSON; a result written before ``stop`` and ``error`` existed has neither."""
+        return cls(d["grade_id"], float(d["points"]), float(d["max_points"]), d["status"], d.get("message", ""),
+                   Stop(d["stop"]) if d.get("stop") else None, str(d.get("error") or ""))
 
 
 @dataclass(frozen=True)
@@ -62,6 +91,7 @@ class SubmissionResult:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["tests"] = [t.to_dict() for t in self.tests]
         d["score"] = self.score
         d["max_score"] = self.max_score
         return d
@@ -75,7 +105,7 @@ class SubmissionResult:
             raise ValueError(
                 f"result schema version {d.get('schema_version')!r} is not {SCHEMA_VERSION}"
             )
-        tests = tuple(TestResult(**t) for t in d["tests"])
+        tests = tuple(TestResult.from_dict(t) for t in d["tests"])
         return cls(
             student=d["student"],
             assignment=d["assignment"],

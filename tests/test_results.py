@@ -4,27 +4,38 @@ import json
 
 import pytest
 
-from medgrade.results import SCHEMA_VERSION, SubmissionResult, TestResult
+from medgrade.results import SCHEMA_VERSION, Stop, SubmissionResult, TestResult
 
 
 def _result() -> SubmissionResult:
     tests = (
         TestResult("test_a", 2.0, 2.0, "passed"),
-        TestResult("test_b", 0.0, 3.0, "failed", "CheckFailure: expected (8, 6); observed (8, 1, 6)"),
+        TestResult("test_b", 0.0, 3.0, "failed", "CheckFailure: expected (8, 6); observed (8, 1, 6)",
+                   error="CheckFailure"),
+        TestResult("test_c", 0.0, 1.0, "not_run", "not reached: the kernel ran out of memory", Stop.MEMORY),
     )
     return SubmissionResult("ada", "01_pytorch_basics", "graded", tests, seconds=1.5)
 
 
 def test_scores_sum_the_tests() -> None:
     r = _result()
-    assert (r.score, r.max_score) == (2.0, 5.0)
+    assert (r.score, r.max_score) == (2.0, 6.0)
 
 
 def test_json_round_trip_keeps_everything() -> None:
     r = _result()
     d = json.loads(r.to_json())
     assert d["schema_version"] == SCHEMA_VERSION and d["score"] == 2.0
+    assert [(t["stop"], t["error"]) for t in d["tests"]] == [(None, ""), (None, "CheckFailure"), ("memory", "")]
     assert SubmissionResult.from_dict(d) == r
+
+
+def test_a_result_written_before_stops_were_recorded_still_loads() -> None:
+    d = _result().to_dict()
+    for t in d["tests"]:
+        del t["stop"], t["error"]
+    old = SubmissionResult.from_dict(d)
+    assert [(t.stop, t.error) for t in old.tests] == [(None, "")] * 3 and old.score == 2.0
 
 
 def test_unknown_schema_version_is_refused() -> None:

@@ -1,8 +1,8 @@
 """The class report of one assignment: scores, pass rates, why tests failed, who was slow.
 
-Computed from the result JSON files alone. A failed test's cause is read from the message the
-engine wrote (:mod:`medgrade.runner.execute`, :mod:`medgrade.runner.watchdog`): the texts are
-the engine's own, so a new engine message shows up as "other" rather than being misfiled.
+Computed from the result JSON files alone. A failed test's cause is read from what the grader
+recorded of it (:class:`medgrade.results.TestResult`: why it stopped the cell, which exception
+the cell raised), never from the message, which a student's exception can fill with anything.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from medgrade.gradebook import plots
 from medgrade.gradebook.html import STATUS_CLASS, esc, img, page, table
-from medgrade.results import SubmissionResult, TestResult
+from medgrade.results import Stop, SubmissionResult, TestResult
 
 __all__ = ["CAUSES", "failure_cause", "integrity_flags", "render_class_report"]
 
@@ -23,30 +23,25 @@ CAUSES = ("wrong answer", "timeout", "crash", "out of memory", "out of space or 
 # An integrity flag is a finding about the student's notebook (a protected cell changed, or the
 # integrity scan's "integrity: ..." findings), not a protection the grading machine lacked.
 _INTEGRITY = re.compile(r"\bcell \S+ was (edited|deleted)\b|(^|: )integrity: ")
-_WRONG = re.compile(r"^(AssertionError|CheckFailure)\b|^$")
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b")
+_WRONG = {"AssertionError", "CheckFailure"}  # a check said the answer is wrong
+_CAUSE_OF_STOP = {Stop.MEMORY: "out of memory", Stop.SPACE: "out of space or processes",
+                  Stop.PROCESSES: "out of space or processes", Stop.BUDGET: "timeout", Stop.CELL_LIMIT: "timeout",
+                  Stop.DIED: "crash", Stop.NO_START: "crash", Stop.LOST: "not gradable"}
 
 
 def failure_cause(result: SubmissionResult, test: TestResult) -> str | None:
     """Why ``test`` lost its points: one of :data:`CAUSES`; None when it passed."""
     if test.status == "passed":
         return None
-    text = test.message.removeprefix("not reached: ")
     if result.outcome == "error":
         return "not gradable"
-    if "ran out of memory" in text:
-        return "out of memory"
-    if "ran out of space" in text or "ran out of processes" in text:
-        return "out of space or processes"
-    if "per-cell limit" in text or "budget" in text:
+    if test.stop is not None:
+        return _CAUSE_OF_STOP[test.stop]
+    if test.error == "BudgetExceeded":  # a hidden test's time limit around a call into student code
         return "timeout"
-    if "kernel died" in text or "could not start" in text:
-        return "crash"
-    if _WRONG.match(text):
+    if test.error in _WRONG:
         return "wrong answer"
-    if _EXCEPTION.match(text):
-        return "crash"
-    return "other"
+    return "crash" if test.error else "other"
 
 
 def integrity_flags(result: SubmissionResult) -> list[str]:

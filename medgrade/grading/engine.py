@@ -25,7 +25,7 @@ from medgrade import __version__
 from medgrade.course import Course
 from medgrade.gradebook.nbgrader_db import record_result
 from medgrade.profiles import Profile
-from medgrade.results import SubmissionResult, TestResult
+from medgrade.results import Stop, SubmissionResult, TestResult
 from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.job import Job, JobOutput, run_job
 from medgrade.runner.sandbox import check_data_access
@@ -87,7 +87,7 @@ def _infrastructure_failure(job: Job, course: Course, why: str) -> JobOutput:
     from medgrade.grading.nbgrader_backend import grade_cells
 
     message = f"not graded: the grading worker was lost twice ({why}); an infrastructure failure, not yours"
-    tests = tuple(TestResult(g, 0.0, p, "not_run", message)
+    tests = tuple(TestResult(g, 0.0, p, "not_run", message, Stop.LOST)
                   for src in course.source_notebooks(job.assignment) for g, p in grade_cells(src))
     return JobOutput(SubmissionResult(job.student, job.assignment, "error", tests, message=message,
                                       fingerprint=""), {})

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from nbformat import NotebookNode
 
 from medgrade.grading.tampering import as_python, embedded_code, tampering_flags
-from medgrade.results import SubmissionResult
+from medgrade.results import Stop, SubmissionResult
 
 __all__ = ["Flag", "scan_notebook", "runtime_flags", "integrity_csv", "PREFIX"]
 
@@ -178,13 +178,15 @@ def integrity_csv(results: list[SubmissionResult]) -> str:
     return "\n".join(rows) + "\n"
 
 
+RUNTIME = {Stop.MEMORY: "the kernel ran out of memory", Stop.SPACE: "the kernel ran out of space",
+           Stop.PROCESSES: "the kernel ran out of processes", Stop.BUDGET: "the notebook ran past its budget",
+           Stop.DIED: "the kernel died", Stop.CELL_LIMIT: "a test cell ran past its time limit"}
+
+
 def runtime_flags(result: SubmissionResult) -> list[str]:
-    """What the run itself signalled: the kernel killed, out of memory, over budget."""
-    signals = {"ran out of memory": "the kernel ran out of memory", "budget": "the notebook ran past its budget",
-               "kernel died": "the kernel died", "per-cell limit": "a test cell ran past its time limit"}
-    seen = []
-    for test in result.tests:
-        for needle, what in signals.items():
-            if needle in test.message and what not in seen:
-                seen.append(what)
+    """What the run itself signalled (the kernel killed, out of memory, over budget), from the grader's stops.
+
+    Never from a message: a student's exception can say anything.
+    """
+    seen = dict.fromkeys(RUNTIME[t.stop] for t in result.tests if t.stop in RUNTIME)
     return [f"{PREFIX} runtime: {what}" for what in seen]

@@ -24,7 +24,7 @@ from medgrade.errors import SubmissionError
 from medgrade.grading.intake import check_submission
 from medgrade.nbgrader_cli import run_nbgrader
 from medgrade.profiles import Profile
-from medgrade.results import SubmissionResult, TestResult, TestStatus
+from medgrade.results import Stop, SubmissionResult, TestResult, TestStatus
 
 __all__ = ["autograde_class", "grade_cells", "manual_cells"]
 
@@ -54,21 +54,21 @@ def manual_cells(notebook: Path) -> set[str]:
             and cell.cell_type == "code"}
 
 
-def _messages(autograded: Path) -> dict[str, str]:
-    """The error each test cell raised, as ``Name: message``, keyed by grade id."""
+def _errors(autograded: Path) -> dict[str, tuple[str, str]]:
+    """``(exception name, "Name: message")`` of the error each test cell raised, keyed by grade id."""
     if not autograded.exists():
         return {}
     nb = nbformat.read(autograded, as_version=4)
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, str]] = {}
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if gid and errors:
             e = errors[-1]
-            evalue = str(e.get("evalue", "")).strip()
-            if e.get("ename") == "CellTimeoutError":
+            ename, evalue = str(e.get("ename")), str(e.get("evalue", "")).strip()
+            if ename == "CellTimeoutError":
                 evalue = "the test ran past the per-cell time limit"
-            out[gid] = f"{e.get('ename')}: {evalue}" if evalue else str(e.get("ename"))
+            out[gid] = ename, f"{ename}: {evalue}" if evalue else ename
     return out
 
 
@@ -77,7 +77,7 @@ def _collect(course: Course, assignment: str, student: str, seconds: float) -> S
     with course.gradebook() as gb:
         for src in course.source_notebooks(assignment):
             nb_id = src.stem
-            messages = _messages(course.autograded / student / assignment / src.name)
+            errors = _errors(course.autograded / student / assignment / src.name)
             for gid, points in grade_cells(src):
                 try:
                     grade = gb.find_grade(gid, nb_id, assignment, student)
@@ -85,7 +85,10 @@ def _collect(course: Course, assignment: str, student: str, seconds: float) -> S
                 except MissingEntry:
                     score = 0.0
                 status: TestStatus = "passed" if score >= points else "failed"
-                tests.append(TestResult(gid, score, points, status, messages.get(gid, "")))
+                ename, message = errors.get(gid, ("", ""))
+                stop = Stop.CELL_LIMIT if ename == "CellTimeoutError" else None
+                tests.append(TestResult(gid, score, points, status, message, stop,
+                                        ename if status == "failed" and stop is None else ""))
     return SubmissionResult(student, assignment, "graded", tuple(tests), seconds=seconds)
 
 

@@ -25,6 +25,7 @@ from nbclient.exceptions import DeadKernelError
 
 from medgrade.grading.judge import forget_records
 from medgrade.profiles import Profile
+from medgrade.results import Stop
 from medgrade.runner.kernel import Client
 from medgrade.runner.prepare import Prepared, TestCell
 from medgrade.runner.probes import OFF_FINDING, ProbePlan, plan_probes, probes_off
@@ -82,13 +83,13 @@ def execute(
                     run.findings.extend(runner.findings())
                 run.peak_memory_mb = dog.peak_mb
     except Exception as e:  # the kernel did not start: no test can have run
-        run.stopped = f"the kernel could not start: {type(e).__name__}: {e}"
+        run.stopped, run.stop = f"the kernel could not start: {type(e).__name__}: {e}", Stop.NO_START
     finally:
         _shutdown(km)
     for t in prepared.tests:
         if t.grade_id not in run.outcomes:
             reason = run.stopped or "the cell was not run"
-            run.outcomes[t.grade_id] = TestOutcome(t.grade_id, "not_run", f"not reached: {reason}")
+            run.outcomes[t.grade_id] = TestOutcome(t.grade_id, "not_run", f"not reached: {reason}", run.stop)
     _distrust(run, prepared)
     run.seconds = time.monotonic() - start
     return run
@@ -113,10 +114,11 @@ def _run_cells(client: Client, runner: TestRun, tests: dict[int, TestCell], plan
                 runner.probe(probe, test)
     except (DeadKernelError, RuntimeError) as e:
         reason = dog.reason or "the kernel died"
-        run.stopped = f"{reason} in cell {current + 1}"
+        run.stopped, run.stop = f"{reason} in cell {current + 1}", dog.stop or Stop.DIED
         if current in tests and tests[current].grade_id not in run.outcomes:
             gid = tests[current].grade_id
-            run.outcomes[gid] = TestOutcome(gid, "failed", f"{reason} while this test ran ({type(e).__name__})")
+            run.outcomes[gid] = TestOutcome(gid, "failed", f"{reason} while this test ran ({type(e).__name__})",
+                                            run.stop)
 
 
 def _distrust(run: Execution, prepared: Prepared) -> None:

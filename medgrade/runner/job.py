@@ -139,7 +139,7 @@ def run_job(job: Job) -> JobOutput:
                 continue
             o = run.outcomes[t.grade_id]
             tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,
-                                    o.status, o.message))  # type: ignore[arg-type]
+                                    o.status, o.message, o.stop, o.error))  # type: ignore[arg-type]
         autograded[src.name] = nbformat.writes(run.notebook)
     result = SubmissionResult(job.student, job.assignment, "graded", tuple(tests), seconds=time.monotonic() - start,
                               findings=tuple(findings), fingerprint=job.fingerprint)

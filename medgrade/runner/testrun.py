@@ -24,6 +24,7 @@ from nbformat.v4 import new_output
 from medgrade.grading.judge import forget_records, judge_cell
 from medgrade.grading.scrub import scrub
 from medgrade.profiles import Profile
+from medgrade.results import Stop
 from medgrade.runner.kernel import Client
 from medgrade.runner.prepare import TestCell
 from medgrade.runner.probes import Probe, first_line, misreport, prefixed
@@ -53,13 +54,16 @@ class TestOutcome:
     grade_id: str
     status: str  # "passed" | "failed" | "not_run"
     message: str = ""
+    stop: Stop | None = None  # the grader stopped the cell, or never reached it
+    error: str = ""  # the exception the failed cell raised, as the grader saw it
 
 
 @dataclass
 class Execution:
     notebook: NotebookNode
     outcomes: dict[str, TestOutcome] = field(default_factory=dict)
-    stopped: str | None = None
+    stopped: str | None = None  # why the run stopped early, for the student
+    stop: Stop | None = None  # the same, for reports
     seconds: float = 0.0
     peak_memory_mb: float = 0.0
     findings: list[str] = field(default_factory=list)  # "integrity: ..." lines: what the kernel was seen to do
@@ -132,7 +136,9 @@ class TestRun:
         self._note(obs, f"test {test.grade_id}")
         status, message = verdict_of(obs, cell_timeout=self.profile.cell_timeout, hidden=test.hidden,
                                      structured=structured)
-        self.run.outcomes[test.grade_id] = TestOutcome(test.grade_id, status, message)
+        stop = Stop.CELL_LIMIT if obs.interrupted else None
+        error = obs.raised if status == "failed" and stop is None else ""
+        self.run.outcomes[test.grade_id] = TestOutcome(test.grade_id, status, message, stop, error)
         if status == "passed" and test.judges:
             self._judge_outside(test, cell)
 
@@ -156,4 +162,4 @@ class TestRun:
             message = scrub(verdict.message, test.hidden)
             ename, _, evalue = message.partition(": ")
             cell.outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[message]))
-            self.run.outcomes[test.grade_id] = TestOutcome(test.grade_id, "failed", message)
+            self.run.outcomes[test.grade_id] = TestOutcome(test.grade_id, "failed", message, error=ename)

@@ -54,6 +54,13 @@ class Observation:
         return self.status == "ok" and self.began and self.error_output is None
 
     @property
+    def raised(self) -> str:
+        """The exception the cell raised: the reply's, else the last error output's (empty: none seen)."""
+        if self.status == "error" and self.ename:
+            return self.ename
+        return self.error_output[0] if self.error_output else ""
+
+    @property
     def interrupted(self) -> bool:
         """Stopped by the grader at the per-cell limit (nbclient's own reply, or the kernel's)."""
         names = {self.ename, self.error_output[0] if self.error_output else ""}
@@ -99,7 +106,8 @@ def verdict_of(obs: Observation, *, cell_timeout: int, hidden: Hidden, structure
         return "failed", "the grader did not see this test run: the kernel never answered its request"
     if obs.status == "ok" and not obs.began:
         return "failed", "the grader did not see this test run: the kernel answered without running it"
-    ename, evalue = (obs.ename, obs.evalue) if obs.status == "error" and obs.ename else (obs.error_output or ("", ""))
+    ename = obs.raised
+    evalue = obs.evalue if obs.status == "error" and obs.ename else (obs.error_output or ("", ""))[1]
     if not ename:
         return "failed", f"the test did not run to the end (the kernel answered {obs.status!r})"
     return "failed", failure_message(ename, evalue, structured, hidden)

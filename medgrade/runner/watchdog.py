@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psutil
 
+from medgrade.results import Stop
+
 __all__ = ["Watchdog", "Caps", "Tmpfs"]
 
 
@@ -63,7 +65,8 @@ class Watchdog:
         self.budget_s = budget_s
         self.caps = caps or Caps()
         self.interval = interval
-        self.reason: str | None = None
+        self.reason: str | None = None  # what the student reads
+        self.stop: Stop | None = None  # what reports count
         self.peak_mb = 0.0
         self._stop = threading.Event()
         self._pss_quiet_until = 0.0
@@ -114,21 +117,22 @@ class Watchdog:
             memory = self.memory_mb  # within a second of a PSS reading under the cap
         return memory
 
-    def _breach(self, procs: list[psutil.Process]) -> str | None:
+    def _breach(self, procs: list[psutil.Process]) -> tuple[Stop, str] | None:
         caps = self.caps
         usage = _usage(procs, caps.tmpfs) if caps.tmpfs else {}
         memory = self._memory_mb(procs, sum(used for used, _ in usage.values()))
         self.peak_mb = max(self.peak_mb, memory)
         if memory > self.memory_mb:
             where = ", its folder, /tmp and /dev/shm included" if caps.tmpfs else ""
-            return f"the kernel ran out of memory (over the {self.memory_mb} MB cap{where})"
+            return Stop.MEMORY, f"the kernel ran out of memory (over the {self.memory_mb} MB cap{where})"
         for mount, (_, full) in usage.items():
             if full:
-                return f"the kernel ran out of space in {mount.label} (the cap is {mount.size_mb} MB)"
+                return Stop.SPACE, f"the kernel ran out of space in {mount.label} (the cap is {mount.size_mb} MB)"
         if caps.processes is not None and self._sum(procs, "threads") >= caps.processes:
-            return f"the kernel ran out of processes (it reached the cap of {caps.processes} processes and threads)"
+            return Stop.PROCESSES, (f"the kernel ran out of processes (it reached the cap of {caps.processes} "
+                                    "processes and threads)")
         if time.monotonic() - self._start > self.budget_s:
-            return f"the notebook ran past its {self.budget_s:g} s budget"
+            return Stop.BUDGET, f"the notebook ran past its {self.budget_s:g} s budget"
         return None
 
     def _run(self) -> None:
@@ -136,8 +140,9 @@ class Watchdog:
             procs = self._tree()
             if not procs:
                 return
-            self.reason = self._breach(procs)
-            if self.reason:
+            breach = self._breach(procs)
+            if breach:
+                self.stop, self.reason = breach
                 self.kill(procs)
                 return
 

@@ -24,6 +24,7 @@ from medgrade.course import Course
 from medgrade.errors import SubmissionError, UsageError
 from medgrade.grading.intake import check_submission
 from medgrade.profiles import Profile
+from medgrade.results import Stop
 from medgrade.runner.confine import Sandbox
 from medgrade.runner.execute import Execution, execute
 from medgrade.runner.isolation import find_sandbox
@@ -128,7 +129,7 @@ def run_check(
     prepared = prepare(release, release, submitted)  # the release as source: public tests only
     problems.extend(_grading_findings(prepared.findings))
     run = _execute(course, prepared, release_path.parent, profile, data_root, sandbox)
-    if run.stopped and "budget" in run.stopped:
+    if run.stop is Stop.BUDGET:
         problems.append(f"{run.stopped}: the grader stops there too, and later tests score zero")
     problems.extend(f"{f}; the grader would see it too and your TA would review it" for f in run.findings)
     hidden_only = _hidden_only(release)

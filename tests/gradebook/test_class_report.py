@@ -1,39 +1,44 @@
-"""The class report: failure causes read from the engine's own messages, and the report page."""
+"""The class report: failure causes from what the grader recorded of each test, and the report page."""
 
 from __future__ import annotations
 
 import pytest
 
 from medgrade.gradebook.class_report import failure_cause, integrity_flags, render_class_report
-from medgrade.results import SubmissionResult, TestResult
+from medgrade.results import Stop, SubmissionResult, TestResult
 
 pytestmark = pytest.mark.xdist_group("feedback")
 
 
-def _cause(message: str, status: str = "failed", outcome: str = "graded") -> str | None:
-    test = TestResult("t", 0.0, 1.0, status, message)  # type: ignore[arg-type]
+def _cause(message: str, status: str = "failed", outcome: str = "graded", stop: Stop | None = None,
+           error: str = "") -> str | None:
+    test = TestResult("t", 0.0, 1.0, status, message, stop, error)  # type: ignore[arg-type]
     return failure_cause(SubmissionResult("s", "a", outcome, (test,)), test)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("message", "status", "cause"), [
-    ("", "passed", None),
-    ("AssertionError", "failed", "wrong answer"),
-    ("CheckFailure: check_shape(logits): expected shape (8, 6); observed (8, 1, 6).", "failed", "wrong answer"),
-    ("the test ran past the 30 s per-cell limit and was interrupted", "failed", "timeout"),
-    ("not reached: the notebook ran past its 300 s budget in cell 12", "not_run", "timeout"),
-    ("not reached: the kernel died in cell 4", "not_run", "crash"),
-    ("the kernel died while this test ran (DeadKernelError)", "failed", "crash"),
-    ("NameError: name 'y' is not defined", "failed", "crash"),
+@pytest.mark.parametrize(("message", "status", "stop", "error", "cause"), [
+    ("", "passed", None, "", None),
+    ("AssertionError", "failed", None, "AssertionError", "wrong answer"),
+    ("CheckFailure: check_shape(logits): expected shape (8, 6); observed (8, 1, 6).", "failed", None,
+     "CheckFailure", "wrong answer"),
+    ("BudgetExceeded: train() did not finish within 15 s (the grading budget).", "failed", None, "BudgetExceeded",
+     "timeout"),
+    ("the test ran past the 30 s per-cell limit and was interrupted", "failed", Stop.CELL_LIMIT, "", "timeout"),
+    ("not reached: the notebook ran past its 300 s budget in cell 12", "not_run", Stop.BUDGET, "", "timeout"),
+    ("not reached: the kernel died in cell 4", "not_run", Stop.DIED, "", "crash"),
+    ("the kernel died while this test ran (DeadKernelError)", "failed", Stop.DIED, "", "crash"),
+    ("NameError: name 'y' is not defined", "failed", None, "NameError", "crash"),
     ("the kernel ran out of memory (over the 600 MB cap) while this test ran (DeadKernelError)", "failed",
-     "out of memory"),
-    ("not reached: the kernel ran out of memory (over the 4096 MB cap) in cell 9", "not_run", "out of memory"),
-    ("not reached: the kernel ran out of space in /dev/shm (the cap is 256 MB) in cell 3", "not_run",
-     "out of space or processes"),
-    ("the kernel ran out of processes (it reached the cap of 256 processes and threads) while this test ran "
-     "(DeadKernelError)", "failed", "out of space or processes"),
+     Stop.MEMORY, "", "out of memory"),
+    ("not reached: the kernel ran out of space in /dev/shm (the cap is 256 MB) in cell 3", "not_run", Stop.SPACE,
+     "", "out of space or processes"),
+    ("not reached: the cell was not run", "not_run", None, "", "other"),
+    # A student's exception says what it likes: the cause is what the grader recorded, not the text.
+    ("RuntimeError: the kernel ran out of memory (over the 600 MB cap)", "failed", None, "RuntimeError", "crash"),
+    ("AssertionError: the notebook ran past its budget", "failed", None, "AssertionError", "wrong answer"),
 ])
-def test_failure_cause_from_the_engines_message(message, status, cause) -> None:
-    assert _cause(message, status) == cause
+def test_failure_cause_from_what_the_grader_recorded(message, status, stop, error, cause) -> None:
+    assert _cause(message, status, stop=stop, error=error) == cause
 
 
 def test_an_ungradable_submission_is_its_own_cause() -> None:

@@ -10,7 +10,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from medgrade.grading.integrity import integrity_csv, runtime_flags, scan_notebook
-from medgrade.results import SubmissionResult, TestResult
+from medgrade.results import Stop, SubmissionResult, TestResult
 from medgrade.runner.job import _locked_source
 from tests.conftest import REPO
 
@@ -82,8 +82,15 @@ def test_flags_name_the_cell_students_added_and_skip_syntax_errors() -> None:
 
 def test_runtime_signals_and_the_class_csv() -> None:
     r = SubmissionResult("ada", "a", "graded", (
-        TestResult("t1", 0, 1, "not_run", "not reached: the kernel ran out of memory (over the 600 MB cap) in cell 3"),
-        TestResult("t2", 0, 1, "failed", "the test ran past the 4 s per-cell limit and was interrupted"),
+        TestResult("t1", 0, 1, "not_run", "not reached: the kernel ran out of memory (over the 600 MB cap) in cell 3",
+                   Stop.MEMORY),
+        TestResult("t2", 0, 1, "failed", "the test ran past the 4 s per-cell limit and was interrupted",
+                   Stop.CELL_LIMIT),
+        TestResult("t3", 0, 1, "not_run", "not reached: the kernel ran out of memory (over the 600 MB cap) in cell 3",
+                   Stop.MEMORY),
+        # a student's exception that reads like the grader's: no runtime signal
+        TestResult("t4", 0, 1, "failed", "RuntimeError: the kernel died; the notebook ran past its budget",
+                   error="RuntimeError"),
     ), findings=("integrity: process in cell answer0, line 2: calls os.kill()", "a.ipynb: cell t1 was edited"))
     assert runtime_flags(r) == ["integrity: runtime: the kernel ran out of memory",
                                 "integrity: runtime: a test cell ran past its time limit"]
