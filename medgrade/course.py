@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from medgrade import envvars
 from medgrade.course_settings import CourseSettings, load_settings, sqlite_path
 from medgrade.errors import CourseError, UnknownAssignment
 
@@ -149,7 +150,6 @@ def kernel_env(*, profile: str, data_root: Path | None = None) -> dict[str, str]
     medgrade (and has torch and medgrade installed) must come first. Thread counts follow the
     profile: two kernels with two threads each on two cores run slower than with one each.
     """
-    from medgrade.data.root import ENV_VAR as DATA_VAR
     from medgrade.data.root import resolve_root
     from medgrade.profiles import get_profile
 
@@ -159,9 +159,9 @@ def kernel_env(*, profile: str, data_root: Path | None = None) -> dict[str, str]
         env[var] = threads
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
-    env["MEDGRADE_PROFILE"] = profile
+    env[envvars.PROFILE] = profile
     env["PYTHONHASHSEED"] = "0"
     # The grader's data root, whichever way it was found: the kernel runs in another folder, where
     # a course's own data/ would not be found.
-    env[DATA_VAR] = str(data_root if data_root is not None else resolve_root())
+    env[envvars.DATA] = str(data_root if data_root is not None else resolve_root())
     return env

@@ -13,14 +13,15 @@ import time
 import traceback
 from pathlib import Path
 
-__all__ = ["LOG_DIR_VAR", "log_dir", "write_log", "unexpected_error"]
+from medgrade import envvars
 
-LOG_DIR_VAR = "MEDGRADE_LOG_DIR"
+__all__ = ["log_dir", "write_log", "unexpected_error"]
+
 
 
 def log_dir() -> Path:
     """``$MEDGRADE_LOG_DIR``, else ``$XDG_CACHE_HOME/medgrade/logs`` (``~/.cache``), else a temp folder."""
-    given = os.environ.get(LOG_DIR_VAR)
+    given = os.environ.get(envvars.LOG_DIR)
     if given:
         return Path(given)
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

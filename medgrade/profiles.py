@@ -11,13 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["Profile", "PROFILES", "get_profile", "active_profile", "grading_seed", "for_profile"]
+from medgrade import envvars
 
-ENV_VAR = "MEDGRADE_PROFILE"
-SEED_VAR = "MEDGRADE_SEED"
-# Set in the sandbox: where judged() writes its evidence records, and that the grader judges them.
-EVIDENCE_VAR = "MEDGRADE_EVIDENCE_DIR"
-JUDGE_VAR = "MEDGRADE_JUDGE"
+__all__ = ["Profile", "PROFILES", "get_profile", "active_profile", "grading_seed", "for_profile"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +95,7 @@ def get_profile(name: str) -> Profile:
 
 def active_profile() -> Profile:
     """The profile named by ``MEDGRADE_PROFILE``, else what this machine can run."""
-    name = os.environ.get(ENV_VAR)
+    name = os.environ.get(envvars.PROFILE)
     if name:
         return get_profile(name)
     try:
@@ -118,7 +114,7 @@ def grading_seed() -> int:
     every seed and not by luck.
     """
     try:
-        return int(os.environ.get(SEED_VAR, "0"))
+        return int(os.environ.get(envvars.SEED, "0"))
     except ValueError:
         return 0
 

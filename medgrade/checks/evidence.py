@@ -31,19 +31,19 @@ from typing import Any
 
 import numpy as np
 
+from medgrade import envvars
 from medgrade.checks._util import describe, to_numpy
 from medgrade.checks.failure import CheckFailure
 from medgrade.checks.metrics import METRICS, metric_value
 from medgrade.checks.segmentation import EMPTY_RULE, dice_score
-from medgrade.profiles import EVIDENCE_VAR, JUDGE_VAR, for_profile
+from medgrade.profiles import for_profile
 
-__all__ = ["SCHEMA_VERSION", "ENV_VAR", "KINDS", "record_predictions", "collected_evidence",
+__all__ = ["SCHEMA_VERSION", "KINDS", "record_predictions", "collected_evidence",
            "clear_evidence", "load_evidence", "parse_record", "judge_predictions",
-           "Judgement", "judged", "JUDGE_VAR", "kind_for", "PLOTS", "judge_gain", "gain_name", "baseline_key",
+           "Judgement", "judged", "kind_for", "PLOTS", "judge_gain", "gain_name", "baseline_key",
            "evaluate", "Outcome", "scored"]
 
 SCHEMA_VERSION = 1
-ENV_VAR = EVIDENCE_VAR
 PLOTS = ("roc", "confusion", "masks")
 KINDS = ("scores", "labels", "mask")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -109,7 +109,7 @@ def record_predictions(key: str, values: Any, *, kind: str = "scores") -> dict[s
     record = {"schema": SCHEMA_VERSION, "key": key, "kind": kind,
               "shape": [int(s) for s in arr.shape], "values": _values(arr, kind, key)}
     _REGISTRY[key] = record
-    directory = os.environ.get(ENV_VAR)
+    directory = os.environ.get(envvars.EVIDENCE_DIR)
     if directory:
         _write_atomically(Path(directory), key, record)
     return copy.deepcopy(record)
@@ -300,7 +300,7 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
     if baseline is not None:
         base_record = record_predictions(baseline_key(key), _counted(baseline, count, answers, f"{label} (baseline)"),
                                          kind=kind)
-    if os.environ.get(JUDGE_VAR) == "grader":
+    if os.environ.get(envvars.JUDGE) == "grader":
         return record
     from medgrade.checks.measure import note
     from medgrade.data.answers import load_answer

@@ -6,10 +6,11 @@ import sys
 
 import click
 
+from medgrade import envvars
 from medgrade.data import NAMES, generate_all, info, resolve_root, verify_all
-from medgrade.data.root import ENV_VAR, default_root
+from medgrade.data.root import default_root
 
-_ROOT_HELP = f"data root (default: ${ENV_VAR}, else {default_root()})"
+_ROOT_HELP = f"data root (default: ${envvars.DATA}, else {default_root()})"
 
 
 def _mib(n: int) -> str:

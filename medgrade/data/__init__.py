@@ -11,12 +11,11 @@ makes a case hard.
 from __future__ import annotations
 
 from medgrade.data.catalog import NAMES, DatasetInfo, generate_all, get_spec, info, verify_all
-from medgrade.data.root import ENV_VAR, default_root, resolve_root
+from medgrade.data.root import default_root, resolve_root
 from medgrade.data.store import BuildResult, DatasetSpec, Problem
 
 __all__ = [
     "NAMES",
-    "ENV_VAR",
     "BuildResult",
     "DatasetInfo",
     "DatasetSpec",

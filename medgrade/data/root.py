@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "LOCAL", "default_root", "resolve_root", "present_root"]
+from medgrade import envvars
 
-ENV_VAR = "MEDGRADE_DATA"
+__all__ = ["LOCAL", "default_root", "resolve_root", "present_root"]
+
 LOCAL = Path("data")  # a course's own data root, relative to the folder medgrade runs in
 
 
@@ -35,8 +36,8 @@ def resolve_root(root: str | Path | None = None) -> Path:
     """
     if root is not None and str(root).strip():
         chosen = Path(root)
-    elif os.environ.get(ENV_VAR, "").strip():
-        chosen = Path(os.environ[ENV_VAR])
+    elif os.environ.get(envvars.DATA, "").strip():
+        chosen = Path(os.environ[envvars.DATA])
     elif (LOCAL / "manifest.json").is_file():
         chosen = LOCAL
     else:

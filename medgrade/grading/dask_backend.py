@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medgrade import __version__
+from medgrade import __version__, envvars
 from medgrade.errors import MedgradeError, UsageError
 from medgrade.profiles import Profile
 from medgrade.runner.isolation import sandbox_problem
@@ -51,7 +51,7 @@ class WorkerSetupError(RuntimeError):
 
 
 def _worker_wait() -> float:
-    return float(os.environ.get("MEDGRADE_WORKER_WAIT", "120"))
+    return float(os.environ.get(envvars.WORKER_WAIT, "120"))
 
 
 def worker_slot(profile: Profile) -> DeviceSlot:

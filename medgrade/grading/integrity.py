@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
+from medgrade import envvars
 from medgrade.grading.tampering import as_python, embedded_code, tampering_flags
 from medgrade.results import Stop, SubmissionResult
 
@@ -117,7 +118,7 @@ def _node_flags(node: ast.AST, aliases: dict[str, str]) -> Iterator[tuple[str, s
 
 
 def _string_flags(text: str) -> Iterator[tuple[str, str]]:
-    if text.startswith("MEDGRADE_"):
+    if text.startswith(envvars.PREFIX):
         yield "introspection", f"reads the grader's variable {text}"
     elif text.startswith("/") and len(text) > 1 and "\n" not in text:
         yield "file access", f"absolute path {text[:80]!r}"

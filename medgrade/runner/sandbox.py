@@ -33,10 +33,10 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool
 
+from medgrade import envvars
 from medgrade.course import Course
 from medgrade.errors import UsageError
-from medgrade.profiles import ENV_VAR as PROFILE_VAR
-from medgrade.profiles import EVIDENCE_VAR, JUDGE_VAR, SEED_VAR, Profile
+from medgrade.profiles import Profile
 from medgrade.runner.confine import CONNECTION, WORK, KernelView, Limits, Sandbox, kernel_argv
 from medgrade.runner.slots import DeviceSlot, GpuNodes, gpu_nodes
 from medgrade.runner.watchdog import Caps, Tmpfs
@@ -101,14 +101,14 @@ def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None,
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",
-        PROFILE_VAR: profile.name,
-        SEED_VAR: str(int(seed)),
+        envvars.PROFILE: profile.name,
+        envvars.SEED: str(int(seed)),
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
         "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
-        EVIDENCE_VAR: str(evidence_dir(workdir)),  # checks.judged records here ...
-        JUDGE_VAR: "grader",  # ... and the grader judges them, outside the kernel
+        envvars.EVIDENCE_DIR: str(evidence_dir(workdir)),  # checks.judged records here ...
+        envvars.JUDGE: "grader",  # ... and the grader judges them, outside the kernel
         **(slot or DeviceSlot()).env(),
     }
     if cuda_visible is not None and slot is not None and slot.gpu is not None:
@@ -117,7 +117,7 @@ def sandbox_env(profile: Profile, workdir: Path, data_link: Path | None,
     if path:
         env["PYTHONPATH"] = path
     if data_link is not None:
-        env["MEDGRADE_DATA"] = str(data_link)
+        env[envvars.DATA] = str(data_link)
     return env
 
 

@@ -30,7 +30,7 @@ def _mg_seed_install(seed, deterministic):
             if deterministic:
                 torch.use_deterministic_algorithms(True, warn_only=True)
                 torch.backends.cudnn.benchmark = False
-            fraction = os.environ.get("MEDGRADE_GPU_MEMORY_FRACTION")
+            fraction = os.environ.get(envvars.GPU_MEMORY_FRACTION)
             if fraction and torch.cuda.is_available():
                 torch.cuda.set_per_process_memory_fraction(float(fraction))
         elif name == "monai":

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medgrade import envvars
 from medgrade.errors import UsageError
 from medgrade.profiles import Profile
 
-__all__ = ["DeviceSlot", "plan_slots", "detect_gpus", "claim_slot", "current_slot", "FRACTION_ENV", "gpu_nodes",
+__all__ = ["DeviceSlot", "plan_slots", "detect_gpus", "claim_slot", "current_slot", "gpu_nodes",
            "share_cpus", "GpuNodes", "cpu_slots"]
 
-FRACTION_ENV = "MEDGRADE_GPU_MEMORY_FRACTION"
 # Leave the CUDA context and the allocator's fragmentation some room on a shared GPU.
 _HEADROOM = 0.95
 
@@ -47,7 +47,7 @@ class DeviceSlot:
         """Variables that confine a kernel to this slot."""
         env = {"CUDA_VISIBLE_DEVICES": self.gpu if self.gpu is not None else ""}
         if self.memory_fraction is not None:
-            env[FRACTION_ENV] = f"{self.memory_fraction:.4f}"
+            env[envvars.GPU_MEMORY_FRACTION] = f"{self.memory_fraction:.4f}"
         return env
 
     def describe(self) -> str:

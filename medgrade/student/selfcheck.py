@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from medgrade import envvars
 from medgrade.student.check import CheckReport
 
 __all__ = ["format_report", "self_check"]
@@ -67,7 +68,7 @@ def self_check(notebook: str | os.PathLike[str] | None = None, *, course_dir: st
     The check runs in the grader's sandbox; where this machine cannot build it (macOS, Windows,
     some containers) it says so, and ``unconfined=True`` checks without it (your own code).
     """
-    if os.environ.get("MEDGRADE_PROFILE"):
+    if os.environ.get(envvars.PROFILE):
         print("medgrade self-check skipped: this kernel was started by the grader")
         return None
     from medgrade.course import Course

@@ -295,10 +295,11 @@ def test_honest_students_grade_as_without_attackers(attacked) -> None:
 
 def test_without_probes_the_forgery_works_and_every_result_says_they_were_off(attacked, monkeypatch) -> None:
     """What the probes are for: the same notebook, graded with them switched off, earns full marks."""
-    from medgrade.runner.probes import OFF_FINDING, OFF_VAR
+    from medgrade.envvars import PROBES
+    from medgrade.runner.probes import OFF_FINDING
 
     course, r = attacked
-    monkeypatch.setenv(OFF_VAR, "0")
+    monkeypatch.setenv(PROBES, "0")
     (off,) = grade_class(course, ASSIGNMENT, ["input_transformer"], profile=TINY_PROFILE, data_root=None, workers=1,
                          force=True)
     assert (off.score, r["input_transformer"].score) == (5, 0)
