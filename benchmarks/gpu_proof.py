@@ -218,7 +218,8 @@ def throughput(work: Path, profile: Any, n: int, slots_per_gpu: int, unconfined:
 
 def calibration(work: Path, out: Path, profile: Any, assignment: str, seeds: int, slots_per_gpu: int,
                 minutes: float, unconfined: bool) -> dict[str, Any]:
-    from medgrade.author.calibrate import calibrate_assignment, figure_name, record_name
+    from medgrade.author.calibrate import calibrate_assignment
+    from medgrade.author.records import figure_name, record_name
     from medgrade.course import Course
 
     root = work / f"calibrate-{assignment}"

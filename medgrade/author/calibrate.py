@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import platform
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,110 +37,29 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from medgrade import __version__
+from medgrade.author.columns import REFERENCE, full_points, must_fail, mutant_student, place_columns
 from medgrade.author.mutants import load_mutants
 from medgrade.author.records import (
-    FIGURE,
     MIN_SEEDS,
-    RECORD,
     SCHEMA,
     figure_name,
     load_record,
     measured_device,
-    provisional_note,
     record_name,
 )
-from medgrade.author.validate import REFERENCE, full_points, must_fail, mutant_student, place_columns
+from medgrade.author.thresholds import allowed_passes, analyse, fmt, measured_for, record_problems
 from medgrade.course import Course
-from medgrade.data.heldout import calibration_root, drop_calibration_root
+from medgrade.data.heldout import calibration_root
 from medgrade.data.root import present_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
 from medgrade.profiles import Profile
 from medgrade.runner.slots import plan_slots
 
-__all__ = ["SCHEMA", "RECORD", "FIGURE", "calibrate_assignment", "reanalyse", "load_record", "threshold_problems",
-           "drift_problems", "record_name", "figure_name", "measured_device", "provisional_note",
-           "record_problems", "stale_problems", "measured_for", "allowed_passes", "MIN_SEEDS"]
+__all__ = ["Calibration", "calibrate_assignment", "reanalyse"]
 
 _PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "monai", "medmnist", "pyradiomics")
-
-
-def allowed_passes(seeds: int) -> int:
-    """How many seeds a mutant may pass a test it must fail: one in 20."""
-    return seeds // 20
-
-
-def measured_for(course: Course, assignment: str, student: str) -> dict[str, list[dict[str, Any]]]:
-    """grade_id -> the threshold comparisons its test cell logged, from the student's autograded notebooks."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for src in course.source_notebooks(assignment):
-        path = course.autograded / student / assignment / src.name
-        if not path.is_file():
-            continue
-        for cell in nbformat.read(path, as_version=4).cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            measured = cell.metadata.get("medgrade", {}).get("measured")
-            if gid and measured:
-                out[gid] = list(measured)
-    return out
-
-
-def _passes(value: float | None, threshold: float, direction: str) -> bool:
-    if value is None:
-        return False
-    return value >= threshold if direction == ">=" else value <= threshold
-
-
-def _fmt(v: float | None) -> str:
-    return "none" if v is None else f"{v:.3f}"
-
-
-def _closest(vals: list[float | None], up: bool, allowed: int) -> float | None:
-    """A mutant's best seed once its ``allowed`` best seeds (the one-in-20 outliers) are set aside."""
-    ranked = sorted((v for v in vals if v is not None), reverse=up)
-    return ranked[allowed] if len(ranked) > allowed else None
-
-
-def _caught(vals: list[float | None], m: dict[str, Any]) -> bool:
-    """Whether this threshold is what catches a mutant: it fails it in most seeds it was measured in.
-
-    A mutant another check of the test catches may dip below this threshold in a seed or two (a
-    missing zero_grad() fails on specificity, and once in 20 seeds on sensitivity too); that
-    does not make this threshold responsible for separating it.
-    """
-    measured = [v for v in vals if v is not None]
-    return 2 * sum(not _passes(v, m["threshold"], m["direction"]) for v in measured) > len(measured)
-
-
-def _analyse(m: dict[str, Any], must_fail: list[str], allowed: int) -> dict[str, Any]:
-    """Fill a measurement's summary: the reference's range, margin, recommendation, separation."""
-    up = m["direction"] == ">="
-    worst, best = (min, max) if up else (max, min)
-    ref = [v for v in m["reference"] if v is not None]
-    caught = {name: vals for name, vals in m["mutants"].items() if name in must_fail and _caught(vals, m)}
-    m["reference_worst"] = worst(ref) if ref else None
-    m["reference_best"] = best(ref) if ref else None
-    m["caught"] = sorted(caught)
-    closest = best((c for vals in caught.values() if (c := _closest(vals, up, allowed)) is not None), default=None)
-    m["closest_mutant"] = closest
-    if not ref:
-        m.update(margin=None, recommended=None, separates=False)
-        return m
-    r_worst = m["reference_worst"]
-    m["margin"] = (r_worst - m["threshold"]) if up else (m["threshold"] - r_worst)
-    if closest is None:
-        room = max(abs(m["reference_best"] - r_worst), 0.05 * abs(r_worst)) or 0.01
-        if up and r_worst > 0:  # a positive figure (a drop, an accuracy): never advise less than half of it
-            room = min(room, r_worst / 2)
-        m["recommended"] = r_worst - room if up else r_worst + room
-        m["separates"] = True
-    else:
-        m["recommended"] = (r_worst + closest) / 2
-        m["separates"] = (closest < r_worst) if up else (closest > r_worst)
-    return m
 
 
 @dataclass(frozen=True)
@@ -162,107 +81,12 @@ class Calibration:
             for m in t["measurements"]:
                 sep = "separates" if m["separates"] else "DOES NOT SEPARATE"
                 lines.append(f"    {m['name']}: threshold {m['direction']} {m['threshold']:g}; reference "
-                             f"{_fmt(m['reference_worst'])}..{_fmt(m['reference_best'])} (margin "
-                             f"{_fmt(m['margin'])}); closest caught mutant {_fmt(m['closest_mutant'])}; "
-                             f"recommended {_fmt(m['recommended'])}; {sep}")
+                             f"{fmt(m['reference_worst'])}..{fmt(m['reference_best'])} (margin "
+                             f"{fmt(m['margin'])}); closest caught mutant {fmt(m['closest_mutant'])}; "
+                             f"recommended {fmt(m['recommended'])}; {sep}")
         lines.extend(f"  problem: {p}" for p in self.problems)
         lines.append(f"  wrote {self.path}" + (f" and {self.figure}" if self.figure else ""))
         return "\n".join(lines)
-
-
-def record_problems(record: dict[str, Any]) -> list[str]:
-    """What makes a calibration record unfair: reference failures, mutants passing, no separation."""
-    problems = []
-    seeds = record["seeds"]
-    for gid, t in record["tests"].items():
-        ref = t["passed"].get(REFERENCE, [])
-        failed = [s for s, ok in zip(record["seed_list"], ref, strict=True) if not ok]
-        if failed:
-            problems.append(f"{gid}: the reference failed in {len(failed)} of {seeds} seeds (seeds {failed})")
-        for name in t["must_fail"]:
-            n = sum(t["passed"].get(name, []))
-            if n > allowed_passes(seeds):
-                problems.append(f"{gid}: mutant {name} passed in {n} of {seeds} seeds; it must fail "
-                                f"(at most {allowed_passes(seeds)} allowed)")
-        for m in t["measurements"]:
-            if not m["separates"]:
-                problems.append(f"{gid}: {m['name']!r} threshold {m['threshold']:g} does not separate: the "
-                                f"reference's worst seed {_fmt(m['reference_worst'])} vs the closest caught "
-                                f"mutant {_fmt(m['closest_mutant'])}")
-    return problems
-
-
-def _rerun(record: dict[str, Any]) -> str:
-    """The command that replaces ``record``: never fewer seeds than a committed record needs."""
-    profile = "" if record.get("profile", "cpu") == "cpu" else f" --profile {record['profile']}"
-    return (f"rerun: medgrade calibrate {record['assignment']}{profile} "
-            f"--seeds {max(MIN_SEEDS, record.get('seeds', 0))}")
-
-
-def stale_problems(course: Course, assignment: str, record: dict[str, Any]) -> list[str]:
-    """Where the record no longer describes the assignment: tests, mutants or expected failures changed."""
-    mutants = load_mutants(course, assignment)
-    full = full_points(course, assignment)
-    rerun = _rerun(record)
-    problems = []
-    for what, now, then in [("graded tests", set(full), set(record["tests"])),
-                            ("mutants", {m.name for m in mutants}, set(record["mutants"]))]:
-        if now != then:
-            problems.append(f"the {what} changed since calibration (new: {sorted(now - then) or 'none'}; "
-                            f"gone: {sorted(then - now) or 'none'}); {rerun}")
-    expected = must_fail(mutants, full)
-    for gid, test in record["tests"].items():
-        if gid in expected and sorted(test["must_fail"]) != expected[gid]:
-            problems.append(f"{gid}: the mutants that must fail it are now {expected[gid] or 'none'}, "
-                            f"calibrated with {sorted(test['must_fail']) or 'none'}; {rerun}")
-    return problems
-
-
-def threshold_problems(record: dict[str, Any], gid: str, measurement: dict[str, Any]) -> list[str]:
-    """Problems with a threshold now in a hidden test, judged on the recorded figures."""
-    test = record["tests"].get(gid)
-    if test is None:
-        return []
-    known = next((m for m in test["measurements"] if m["name"] == measurement["name"]), None)
-    if known is None:
-        return [f"{gid}: {measurement['name']!r} is measured now but not in the calibration record (a new or "
-                f"renamed threshold check); {_rerun(record)}"]
-    if math.isclose(known["threshold"], measurement["threshold"], rel_tol=0, abs_tol=1e-12):
-        return []
-    new, d, seeds = float(measurement["threshold"]), known["direction"], record["seeds"]
-    head = (f"{gid}: {known['name']!r} threshold is now {new:g}, calibrated at {known['threshold']:g} "
-            f"({record['profile']} profile, {seeds} seeds)")
-    ref_fail = sum(not _passes(v, new, d) for v in known["reference"])
-    problems = []
-    if ref_fail:
-        problems.append(f"{head}: the reference would fail in {ref_fail} of {seeds} recorded seeds "
-                        f"(worst {_fmt(known['reference_worst'])})")
-    for name, vals in known["mutants"].items():
-        if name in known["caught"]:
-            n = sum(_passes(v, new, d) for v in vals)
-            if n > allowed_passes(seeds):
-                best = max if d == ">=" else min
-                problems.append(f"{head}: mutant {name} would pass in {n} of {seeds} recorded seeds "
-                                f"(best {_fmt(best((v for v in vals if v is not None), default=None))})")
-    if not problems:
-        problems.append(f"{head}: the recorded figures still separate, but the record is stale; {_rerun(record)}")
-    return problems
-
-
-DRIFT = 0.05  # how far seed 0 may move from the record before it is called stale
-
-
-def drift_problems(record: dict[str, Any], gid: str, measurement: dict[str, Any]) -> list[str]:
-    """Seed 0 re-measured (as ``validate`` does) against the record's seed 0: is the record stale?"""
-    test = record["tests"].get(gid)
-    known = next((m for m in test["measurements"] if m["name"] == measurement["name"]), None) if test else None
-    if known is None or not record["seed_list"] or record["seed_list"][0] != 0:
-        return []
-    then, now = known["reference"][0], measurement["value"]
-    if then is None or now is None or abs(now - then) <= DRIFT:
-        return []
-    return [f"{gid}: {known['name']!r} measured {now:.3f} at seed 0 now, {then:.3f} in the record: the "
-            f"notebook, data or libraries changed since calibration; {_rerun(record)}"]
 
 
 def _versions() -> dict[str, str]:
@@ -273,6 +97,38 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+@dataclass
+class _Figures:
+    """What calibration gathers per seed: each column's pass or fail per test, each measurement's figures."""
+
+    label: dict[str, str]  # student column -> reference or mutant name
+    seeds: int
+    passed: dict[str, dict[str, list[bool]]]
+    values: dict[str, dict[str, dict[str, Any]]]
+
+    def add(self, scratch: Course, assignment: str, results: list[Any], seed: int) -> None:
+        for r in results:
+            col = self.label[r.student]
+            for t in r.tests:
+                self.passed[t.grade_id][col].append(t.status == "passed")
+            for gid, logged in measured_for(scratch, assignment, r.student).items():
+                for m in logged:
+                    slot = self.values[gid].setdefault(m["name"], {
+                        "name": m["name"], "check": m["check"], "threshold": m["threshold"],
+                        "direction": m["direction"], "reference": [None] * self.seeds,
+                        "mutants": {name: [None] * self.seeds for name in self.label.values() if name != REFERENCE}})
+                    series = slot["reference"] if col == REFERENCE else slot["mutants"][col]
+                    series[seed] = m["value"]  # the last comparison of that name in the cell
+
+    def keep(self, seeds: int) -> None:
+        """Only the first ``seeds`` seeds (a deadline stopped the run)."""
+        self.seeds = seeds
+        for by_name in self.values.values():
+            for m in by_name.values():
+                m["reference"] = m["reference"][:seeds]
+                m["mutants"] = {name: vals[:seeds] for name, vals in m["mutants"].items()}
 
 
 def calibrate_assignment(
@@ -290,10 +146,9 @@ def calibrate_assignment(
         raise CourseError("calibration needs at least one seed")
     mutants = load_mutants(course, assignment)
     label = {REFERENCE: REFERENCE, **{mutant_student(m.name): m.name for m in mutants}}
-    columns = list(label)
     full = full_points(course, assignment)
-    passed: dict[str, dict[str, list[bool]]] = {gid: {label[c]: [] for c in columns} for gid in full}
-    values: dict[str, dict[str, dict[str, Any]]] = {gid: {} for gid in full}
+    figures = _Figures(label, seeds, {gid: {name: [] for name in label.values()} for gid in full},
+                       {gid: {} for gid in full})
     slots = plan_slots(profile, workers=workers, slots_per_gpu=slots_per_gpu)
     with tempfile.TemporaryDirectory(prefix=f"medgrade-calibrate-{assignment}-") as tmp:
         scratch = place_columns(course, assignment, Path(tmp), mutants, blank=False)
@@ -302,47 +157,39 @@ def calibrate_assignment(
             if deadline is not None and done and time.monotonic() + slowest > deadline:
                 break
             started = time.monotonic()
-            data_root = calibration_root(present_root(), seed)  # held-out splits of this seed's own
-            results = grade_class(scratch, assignment, columns, profile=profile, data_root=data_root,
+            # seed k grades on held-out splits of its own; seed 0's copy is shared with validate
+            into = Path(tmp) / f"data-seed-{seed}" if seed else None
+            data_root = calibration_root(present_root(), seed, into)
+            results = grade_class(scratch, assignment, list(label), profile=profile, data_root=data_root,
                                   workers=len(slots), slots=slots, seed=seed, unconfined=unconfined)
-            if seed:  # seed 0's is kept: validate grades on it
-                drop_calibration_root(present_root(), seed)
-            for r in results:
-                col = label[r.student]
-                for t in r.tests:
-                    passed[t.grade_id][col].append(t.status == "passed")
-                for gid, logged in measured_for(scratch, assignment, r.student).items():
-                    for m in logged:
-                        slot = values[gid].setdefault(m["name"], {
-                            "name": m["name"], "check": m["check"], "threshold": m["threshold"],
-                            "direction": m["direction"], "reference": [None] * seeds,
-                            "mutants": {label[c]: [None] * seeds for c in columns if c != REFERENCE}})
-                        series = slot["reference"] if col == REFERENCE else slot["mutants"][col]
-                        series[seed] = m["value"]  # the last comparison of that name in the cell
+            if into is not None:
+                shutil.rmtree(into, ignore_errors=True)
+            figures.add(scratch, assignment, results, seed)
             done, slowest = seed + 1, max(slowest, time.monotonic() - started)
             if progress:
                 progress(seed + 1, seeds)
     if done < seeds:  # the deadline came first: keep the seeds graded
-        seeds = done
-        for by_name in values.values():
-            for m in by_name.values():
-                m["reference"] = m["reference"][:seeds]
-                m["mutants"] = {name: vals[:seeds] for name, vals in m["mutants"].items()}
-    failing = must_fail(mutants, full)
-    record = {
-        "schema": SCHEMA, "assignment": assignment, "profile": profile.name, "device": measured_device(profile),
-        "seeds": seeds, "seed_list": list(range(seeds)), "machine": f"{platform.machine()}, {platform.system()}",
-        "versions": _versions(), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "mutants": {m.name: m.bug for m in mutants},
-        "tests": {gid: {"points": full[gid], "must_fail": failing[gid], "passed": passed[gid],
-                        "measurements": [_analyse(m, failing[gid], allowed_passes(seeds))
-                                         for m in values[gid].values()]} for gid in full},
-    }
+        figures.keep(done)
+    record = _record(assignment, profile, mutants, full, figures)
     target = course.reference / assignment
     target.mkdir(parents=True, exist_ok=True)
     path = target / record_name(profile.name)
     path.write_text(json.dumps(record, indent=1) + "\n")
     return Calibration(record, path, _draw(record, target / figure_name(profile.name)))
+
+
+def _record(assignment: str, profile: Profile, mutants: list[Any], full: dict[str, float],
+            figures: _Figures) -> dict[str, Any]:
+    seeds, failing = figures.seeds, must_fail(mutants, full)
+    return {
+        "schema": SCHEMA, "assignment": assignment, "profile": profile.name, "device": measured_device(profile),
+        "seeds": seeds, "seed_list": list(range(seeds)), "machine": f"{platform.machine()}, {platform.system()}",
+        "versions": _versions(), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "mutants": {m.name: m.bug for m in mutants},
+        "tests": {gid: {"points": full[gid], "must_fail": failing[gid], "passed": figures.passed[gid],
+                        "measurements": [analyse(m, failing[gid], allowed_passes(seeds))
+                                         for m in figures.values[gid].values()]} for gid in full},
+    }
 
 
 def reanalyse(course: Course, assignment: str, profile: str = "cpu") -> Calibration:
@@ -358,7 +205,7 @@ def reanalyse(course: Course, assignment: str, profile: str = "cpu") -> Calibrat
                           f"{option} --seeds {MIN_SEEDS}")
     allowed = allowed_passes(record["seeds"])
     for test in record["tests"].values():
-        test["measurements"] = [_analyse(m, test["must_fail"], allowed) for m in test["measurements"]]
+        test["measurements"] = [analyse(m, test["must_fail"], allowed) for m in test["measurements"]]
     record["analysed"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     target = course.reference / assignment
     path = target / record_name(profile)

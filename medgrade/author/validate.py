@@ -7,28 +7,29 @@ Graded by the same engine and profile as students, in a scratch course: the refe
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medgrade.author.mutants import Mutant, load_mutants, write_submission
+from medgrade.author.columns import BLANK, REFERENCE, full_points, mutant_student, place_columns
+from medgrade.author.mutants import Mutant, load_mutants
 from medgrade.author.records import load_record, provisional_note, record_name
-from medgrade.author.release import scratch_course
+from medgrade.author.thresholds import (
+    drift_problems,
+    measured_for,
+    record_problems,
+    stale_problems,
+    threshold_problems,
+)
 from medgrade.course import Course
 from medgrade.data.heldout import calibration_root
 from medgrade.data.root import present_root
-from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
 from medgrade.grading.nbgrader_backend import grade_cells
 from medgrade.profiles import Profile
 from medgrade.runner.slots import plan_slots
 
-__all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment", "place_columns", "mutant_student",
-           "full_points", "must_fail"]
-
-REFERENCE, BLANK = "reference", "blank-release"
-
+__all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment", "calibration_problems"]
 
 @dataclass(frozen=True)
 class Column:
@@ -106,49 +107,8 @@ def _columns(course: Course, assignment: str, mutants: list[Mutant]) -> list[Col
     return columns
 
 
-def full_points(course: Course, assignment: str) -> dict[str, float]:
-    """grade_id -> its points, for every graded test cell of the assignment's source notebooks."""
-    return {gid: pts for src in course.source_notebooks(assignment) for gid, pts in grade_cells(src)}
-
-
-def must_fail(mutants: list[Mutant], full: dict[str, float]) -> dict[str, list[str]]:
-    """grade_id -> the names of the mutants expected to lose points on it."""
-    return {gid: sorted(m.name for m in mutants if m.expected.get(gid, pts) < pts) for gid, pts in full.items()}
-
-
-def mutant_student(name: str) -> str:
-    """The student id a mutant is graded under in a scratch course."""
-    return f"mutant-{name}"
-
-
-def place_columns(course: Course, assignment: str, root: Path, mutants: list[Mutant], *, blank: bool = True) -> Course:
-    """A scratch course at ``root`` whose students are the reference, the blank release and the mutants."""
-    scratch = scratch_course(course, assignment, root)
-    released = course.release / assignment
-    if not released.is_dir():
-        raise CourseError(f"release/{assignment} does not exist; run: medgrade release {assignment}")
-    for student, origin in ((REFERENCE, course.source / assignment), (BLANK, released))[:2 if blank else 1]:
-        dest = root / "submitted" / student / assignment
-        dest.mkdir(parents=True)
-        for item in origin.iterdir():
-            if item.is_file():
-                shutil.copy2(item, dest / item.name)
-    for m in mutants:
-        write_submission(course, assignment, root / "submitted" / mutant_student(m.name) / assignment,
-                         m.edits, who=f"{assignment}/mutants/{m.name}.yaml")
-    return scratch
-
-
 def calibration_problems(course: Course, assignment: str, scratch: Course, profile: Profile) -> list[str]:
     """The committed calibration record against the thresholds the reference just met."""
-    from medgrade.author.calibrate import (  # calibrate grades through this module
-        drift_problems,
-        measured_for,
-        record_problems,
-        stale_problems,
-        threshold_problems,
-    )
-
     record = load_record(course, assignment, profile.name)
     if record is None:
         return []

@@ -34,7 +34,7 @@ from medgrade.errors import DataError
 from medgrade.scratch import private_dir
 
 __all__ = ["KEY_FILE", "key_words", "fingerprint", "read_key", "ensure_key", "calibration_key",
-           "calibration_root", "drop_calibration_root", "kernel_masks"]
+           "calibration_root", "kernel_masks"]
 
 KEY_FILE = ".heldout-key"
 KEY_BYTES = 32
@@ -116,17 +116,20 @@ def _link_tree(source: Path, target: Path) -> None:
             _link_tree(path, target / path.relative_to(source))
 
 
-def _folder(root: Path, seed: int) -> Path:
-    """One copy per data root and seed: two courses (or a test's root) never share one."""
+def _shared_folder(root: Path, stamp: str, seed: int) -> Path:
+    """The cached copy of ``root`` for ``seed``, named by the data's version: a regenerated root gets a new one."""
     place = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-    return private_dir("calibration-data") / f"{place}-seed-{seed}"
+    return private_dir("calibration-data") / f"{place}-{stamp[:12]}-seed-{seed}"
 
 
-def calibration_root(root: Path | None, seed: int) -> Path | None:
-    """``root`` with its held-out splits redrawn from :func:`calibration_key` of ``seed`` (made once).
+def calibration_root(root: Path | None, seed: int, into: Path | None = None) -> Path | None:
+    """``root`` with its held-out splits redrawn from :func:`calibration_key` of ``seed``.
 
-    A root without generated held-out splits (none at all, or real data) is returned as it is.
-    The copy is rebuilt when the data root's manifest changes (new files, another key).
+    Made in ``into`` (the caller removes it), else in a cache shared by every run of this user on
+    this data: one folder per data root, version of its data and seed, made once under a lock and
+    never changed, so two validations or calibrations at once share it safely; making one removes
+    the copies of the root's older data versions. A root without generated held-out splits (none
+    at all, or real data) is returned as it is.
     """
     from medgrade.data.catalog import NAMES, get_spec
     from medgrade.data.manifest import MANIFEST_NAME, read_manifest, update_manifest
@@ -135,8 +138,9 @@ def calibration_root(root: Path | None, seed: int) -> Path | None:
     records = read_manifest(root) if root is not None else {}
     if root is None or not any(get_spec(n).heldout for n in records):
         return root
-    folder = _folder(root, seed)
     stamp = hashlib.sha256((root / MANIFEST_NAME).read_bytes() + f"\0{seed}".encode()).hexdigest()
+    folder = into if into is not None else _shared_folder(root, stamp, seed)
+    folder.parent.mkdir(parents=True, exist_ok=True)
     with _locked(folder.parent):
         if (folder / ".stamp").is_file() and (folder / ".stamp").read_text() == stamp:
             return folder
@@ -154,13 +158,8 @@ def calibration_root(root: Path | None, seed: int) -> Path | None:
             if record is not None:
                 update_manifest(folder, name, record)
         (folder / ".stamp").write_text(stamp)
+        if into is None:
+            for old in folder.parent.glob(folder.name.replace(stamp[:12], "*")):
+                if old != folder:
+                    shutil.rmtree(old, ignore_errors=True)
     return folder
-
-
-def drop_calibration_root(root: Path | None, seed: int) -> None:
-    """Remove ``root``'s copy for ``seed`` (calibration keeps seed 0's, which ``validate`` reuses)."""
-    if root is None:
-        return
-    folder = _folder(root, seed)
-    with _locked(folder.parent):
-        shutil.rmtree(folder, ignore_errors=True)

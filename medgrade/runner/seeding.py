@@ -15,10 +15,12 @@ medgrade, and defines nothing but underscore-prefixed names in the student's nam
 
 from __future__ import annotations
 
+from medgrade import envvars
+
 __all__ = ["seed_code"]
 
 _PRELUDE = r'''
-def _mg_seed_install(seed, deterministic):
+def _mg_seed_install(seed, deterministic, fraction_var):
     import importlib.abc, importlib.machinery, os, random, sys
 
     def seed_library(name):
@@ -30,7 +32,7 @@ def _mg_seed_install(seed, deterministic):
             if deterministic:
                 torch.use_deterministic_algorithms(True, warn_only=True)
                 torch.backends.cudnn.benchmark = False
-            fraction = os.environ.get(envvars.GPU_MEMORY_FRACTION)
+            fraction = os.environ.get(fraction_var)
             if fraction and torch.cuda.is_available():
                 torch.cuda.set_per_process_memory_fraction(float(fraction))
         elif name == "monai":
@@ -72,4 +74,5 @@ def _mg_seed_install(seed, deterministic):
 
 def seed_code(seed: int, *, deterministic: bool = False) -> str:
     """Python source that seeds the kernel now and seeds numpy/torch/MONAI on first import."""
-    return f"{_PRELUDE}\n_mg_seed_install({int(seed)}, {bool(deterministic)})\ndel _mg_seed_install\n"
+    call = f"_mg_seed_install({int(seed)}, {bool(deterministic)}, {envvars.GPU_MEMORY_FRACTION!r})"
+    return f"{_PRELUDE}\n{call}\ndel _mg_seed_install\n"

@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_notebook
 
-from medgrade.author.calibrate import MIN_SEEDS, load_record, provisional_note, record_problems, stale_problems
+from medgrade.author.records import MIN_SEEDS, load_record, provisional_note
+from medgrade.author.thresholds import record_problems, stale_problems
 from medgrade.cli.main import cli
 from medgrade.course import Course
 from medgrade.profiles import PROFILES
@@ -183,10 +184,10 @@ def test_a_reference_failing_some_seeds_is_a_problem_naming_them() -> None:
 
 
 def test_one_outlier_seed_in_20_neither_fails_nor_blurs_the_separation() -> None:
-    from medgrade.author.calibrate import _analyse, allowed_passes
+    from medgrade.author.thresholds import allowed_passes, analyse
 
     mutant = [0.5] * 19 + [0.83]  # one lucky seed above the reference's worst
-    m = _analyse({"name": "spec", "threshold": 0.73, "direction": ">=", "reference": [0.79] + [0.99] * 19,
+    m = analyse({"name": "spec", "threshold": 0.73, "direction": ">=", "reference": [0.79] + [0.99] * 19,
                   "mutants": {"no_zero_grad": mutant}}, ["no_zero_grad"], allowed_passes(20))
     assert (m["closest_mutant"], m["separates"]) == (0.5, True)
     assert m["recommended"] == pytest.approx((0.79 + 0.5) / 2)
@@ -201,16 +202,16 @@ def test_one_outlier_seed_in_20_neither_fails_nor_blurs_the_separation() -> None
 
 def test_a_threshold_is_held_to_separating_only_the_mutants_it_catches() -> None:
     """03's record: a missing zero_grad() fails on specificity, and once in 20 seeds on sensitivity."""
-    from medgrade.author.calibrate import _analyse, allowed_passes
+    from medgrade.author.thresholds import allowed_passes, analyse
 
     reference = [0.925] + [0.95] * 19
     sens = {"name": "sens", "threshold": 0.85, "direction": ">=", "reference": reference,
             "mutants": {"no_zero_grad": [0.93] * 18 + [0.948, 0.848]}}
-    m = _analyse(sens, ["no_zero_grad"], allowed_passes(20))
+    m = analyse(sens, ["no_zero_grad"], allowed_passes(20))
     assert (m["caught"], m["closest_mutant"], m["separates"]) == ([], None, True)
     # Caught in most seeds: now this threshold must separate it, and here it does not.
     sens["mutants"]["no_zero_grad"] = [0.80] * 11 + [0.948] * 9
-    m = _analyse(sens, ["no_zero_grad"], allowed_passes(20))
+    m = analyse(sens, ["no_zero_grad"], allowed_passes(20))
     assert (m["caught"], m["closest_mutant"], m["separates"]) == (["no_zero_grad"], 0.948, False)
 
 
@@ -281,9 +282,9 @@ def test_validating_or_calibrating_the_gpu_profile_without_a_gpu_says_so(calibra
 ])
 def test_with_no_mutant_to_separate_the_advice_stays_on_the_figures_side(
         direction: str, reference: list[float], expected: float) -> None:
-    from medgrade.author.calibrate import _analyse
+    from medgrade.author.thresholds import analyse
 
-    m = _analyse({"name": "drop", "threshold": 0.05, "direction": direction, "reference": reference,
+    m = analyse({"name": "drop", "threshold": 0.05, "direction": direction, "reference": reference,
                   "mutants": {}}, [], 0)
     assert m["recommended"] == pytest.approx(expected)
 

@@ -17,7 +17,6 @@ from medgrade.data.heldout import (
     KEY_FILE,
     calibration_key,
     calibration_root,
-    drop_calibration_root,
     fingerprint,
     kernel_masks,
     read_key,
@@ -90,38 +89,37 @@ def test_a_dataset_without_held_out_split_has_no_key(tmp_path: Path) -> None:
 
 
 def test_calibration_roots_redraw_only_the_held_out_split_from_a_public_key(tmp_path: Path) -> None:
+    import nibabel as nib
+
     root = tmp_path / "course-data"
     generate_all(root, ["wmh", "decathlon"], params={**SMALL, "decathlon": {"n_train": 2, "n_test": 1}})
     (root / "WMH" / "README.txt").write_text("not ours")  # an extra file beside the stand-in is not copied
+    first = calibration_root(root, 0)  # the cache shared by validate and every calibration
+    assert first is not None and first != root and verify_all(first) == []
     try:
-        first = calibration_root(root, 0)
-        assert first is not None and first != root and verify_all(first) == []
         stamp = (first / ".stamp").stat().st_mtime_ns
         assert calibration_root(root, 0) == first and (first / ".stamp").stat().st_mtime_ns == stamp  # reused
-        other = calibration_root(root, 1)
-        assert other is not None and other != first
+        other = calibration_root(root, 1, into=tmp_path / "mine")  # a calibration's own, removed by it
+        assert other == tmp_path / "mine"
         case = Path("WMH/test/001/wmh.nii.gz")
         train = Path("WMH/train/000/FLAIR_brain.nii.gz")
         assert (first / train).read_bytes() == (root / train).read_bytes() == (other / train).read_bytes()
         assert len({(r / case).read_bytes() for r in (root, first, other)}) == 3
         expected = wmh.case(0, "test", 1, calibration_key(1))["wmh"]
-        import nibabel as nib
-
         assert np.array_equal(np.asarray(nib.load(other / case).dataobj), expected)
         assert (first / "Task01_BrainTumour" / "dataset.json").read_bytes() == \
                (root / "Task01_BrainTumour" / "dataset.json").read_bytes()  # no held-out split: as it is
         assert not (first / KEY_FILE).exists()  # a public key: nothing to keep
         assert first.stat().st_mode & 0o755 == 0o755  # a root grader's kernels, as nobody, list it
         generate_all(root, ["wmh"], params=SMALL, force=True)  # the same key: the same files, the copy holds
-        assert (calibration_root(root, 0) / ".stamp").stat().st_mtime_ns == stamp
+        assert calibration_root(root, 0) == first and (first / ".stamp").stat().st_mtime_ns == stamp
         (root / KEY_FILE).unlink()
-        generate_all(root, ["wmh"], params=SMALL, force=True)  # a new key: the copy is made again
-        assert (calibration_root(root, 0) / ".stamp").stat().st_mtime_ns != stamp
+        generate_all(root, ["wmh"], params=SMALL, force=True)  # a new key: a new copy, the old one removed
+        newer = calibration_root(root, 0)
+        assert newer is not None and newer != first and not first.exists() and newer.is_dir()
         assert calibration_root(tmp_path / "elsewhere", 0) == tmp_path / "elsewhere"  # no data: as it is
     finally:
-        for seed in (0, 1):
-            drop_calibration_root(root, seed)
-    assert not other.exists()
+        shutil.rmtree(calibration_root(root, 0), ignore_errors=True)
 
 
 def test_the_sandbox_masks_the_key_with_an_empty_file(tmp_path: Path) -> None:
