@@ -15,6 +15,8 @@ locked and test cells come from the source and are not the student's. Flagged:
   hooks, tracing, ``MEDGRADE_`` variables;
 - **file access** outside the sandbox: absolute paths, ``..``, the course's secret folders;
 - **process and network tricks**: fork, kill, exit, subprocess, ctypes, sockets, HTTP, shell lines;
+- **held-out data**: importing the stand-ins' generators (``medgrade.data.pathmnist``...), naming
+  the held-out key;
 - **tampering** with the interpreter or the kernel, **input history** and risky **magics**
   (:mod:`medgrade.grading.tampering`).
 """
@@ -22,8 +24,10 @@ locked and test cells come from the source and are not the student's. Flagged:
 from __future__ import annotations
 
 import ast
+import pkgutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from nbformat import NotebookNode
 
@@ -44,13 +48,17 @@ _PROCESS_CALLS = {"os.fork", "os.forkpty", "os.setsid", "os.kill", "os.killpg", 
                   "os.popen", "os.execv", "os.execvp", "sys.exit", "signal.signal", "ctypes.CDLL"}
 _PROCESS_MODULES = {"subprocess", "ctypes", "socket", "urllib", "requests", "http", "multiprocessing", "pty"}
 _SECRET_WORDS = ("source/", "gradebook", "reference_solutions", "autograded", "submitted/", "hidden")
+# The data package's modules but ``root`` (where the data is, which notebooks import): the generators
+# and the grader's own (answer keys, the held-out key).
+_DATA_MODULES = {f"medgrade.data.{m.name}" for m in pkgutil.iter_modules([str(Path(__file__).parents[1] / "data")])
+                 if m.name != "root"}
 
 
 @dataclass(frozen=True)
 class Flag:
     cell: str  # the cell's grade id, or its position
     line: int
-    kind: str  # patching | introspection | file access | process | tampering | input history
+    kind: str  # patching | introspection | file access | process | held-out data | tampering | input history
     detail: str
 
     def message(self) -> str:
@@ -110,15 +118,21 @@ def _node_flags(node: ast.AST, aliases: dict[str, str]) -> Iterator[tuple[str, s
             yield "introspection", f"uses {name}"
     elif isinstance(node, (ast.Import, ast.ImportFrom)):
         mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        if isinstance(node, ast.ImportFrom) and node.module == "medgrade.data":
+            mods += [f"medgrade.data.{a.name}" for a in node.names]  # a module, or a name it exports
         for mod in mods:
             if mod.split(".")[0] in _PROCESS_MODULES:
                 yield "process", f"imports {mod}"
+            elif any(mod == m or mod.startswith(f"{m}.") for m in _DATA_MODULES):
+                yield "held-out data", f"imports {mod}, the stand-ins' generator (to draw the data again?)"
     elif isinstance(node, ast.Constant) and isinstance(node.value, str):
         yield from _string_flags(node.value)
 
 
 def _string_flags(text: str) -> Iterator[tuple[str, str]]:
-    if text.startswith(envvars.PREFIX):
+    if ".heldout-key" in text:
+        yield "held-out data", "names the held-out key"
+    elif text.startswith(envvars.PREFIX):
         yield "introspection", f"reads the grader's variable {text}"
     elif text.startswith("/") and len(text) > 1 and "\n" not in text:
         yield "file access", f"absolute path {text[:80]!r}"

@@ -6,6 +6,7 @@ coordinator alone writes files and the gradebook.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from medgrade.runner.sandbox import open_kernel
 from medgrade.runner.slots import current_slot
 from medgrade.scratch import private_dir
 
-__all__ = ["Job", "JobOutput", "run_job", "supported_kernel", "withheld_labels"]
+__all__ = ["Job", "JobOutput", "run_job", "supported_kernel", "withheld_labels", "data_masks"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,13 @@ def withheld_labels(data_root: str | None, confined: bool) -> tuple[tuple[Path, 
     return tuple(pair for a in present_keys(data_root) for pair in withheld_view(data_root, a))
 
 
+def data_masks(data_root: str | os.PathLike[str] | None, confined: bool) -> tuple[tuple[Path, Path], ...]:
+    """Everything the sandbox mounts over the data root: the answers' views, and an empty held-out key."""
+    if not confined:
+        return ()
+    return withheld_labels(str(data_root) if data_root else None, confined) + kernel_masks(data_root)
+
+
 def _locked_source(source: Path) -> str:
     """The locked, non-test cells of the source notebook: their imports name what students use."""
     nb = nbformat.read(source, as_version=4)
@@ -120,12 +128,10 @@ def run_job(job: Job) -> JobOutput:
         findings.extend(f"{src.name}: {f}" for f in prepared.findings)
         findings.extend(f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(src)))
         answers = {spec.answers for t in prepared.tests for spec in t.judges}  # read from the source by prepare
-        masked = withheld_labels(job.data_root, sandbox.confined)
+        masked = data_masks(job.data_root, sandbox.confined)
         if answers and not masked:
             findings.append(f"{src.name}: the labels of {', '.join(sorted(answers))} were readable by the kernel "
                             "(withholding them needs the sandbox and the data root)")
-        if sandbox.confined:
-            masked += kernel_masks(job.data_root)  # the held-out key reads empty
         with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=private_dir("sandboxes")) as tmp:
             kernel = open_kernel(course, Path(tmp), sandbox, profile, aux, job.data_root, masked, current_slot(),
                                  job.seed)

@@ -28,7 +28,7 @@ from medgrade.results import Stop
 from medgrade.runner.confine import Sandbox
 from medgrade.runner.execute import Execution, execute
 from medgrade.runner.isolation import find_sandbox
-from medgrade.runner.job import supported_kernel
+from medgrade.runner.job import data_masks, supported_kernel
 from medgrade.runner.prepare import Prepared, prepare
 from medgrade.runner.sandbox import open_kernel
 from medgrade.scratch import private_dir
@@ -149,6 +149,7 @@ def _execute(course: Course, prepared: Prepared, release_dir: Path, profile: Pro
     """Run ``prepared`` as :func:`medgrade.runner.job.run_job` does: own folder, sandbox, limits."""
     aux = [p for p in release_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"]
     with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=private_dir("sandboxes")) as tmp:
-        kernel = open_kernel(course, Path(tmp), sandbox, profile, aux, data_root)
+        kernel = open_kernel(course, Path(tmp), sandbox, profile, aux, data_root,
+                             data_masks(data_root, sandbox.confined))  # what the grader's kernel sees
         return execute(prepared, workdir=kernel.workdir, spec_dir=kernel.spec_dir, env=kernel.env, caps=kernel.caps,
                        confined=kernel.confined, profile=profile, data_root=data_root)

@@ -293,6 +293,11 @@ def test_the_held_out_split_cannot_be_drawn_again_in_the_kernel(regenerated) -> 
         (test,) = secret[attacker].tests
         assert test.points == 0 and test.message.startswith(
             "CheckFailure: judge_predictions(test AUC): expected auc >= 0.750; observed 0."), test
+        # and the TA reads what was tried
+        assert any("held-out data in cell predict" in f and "imports medgrade.data.pathmnist" in f
+                   for f in secret[attacker].findings), secret[attacker].findings
+    assert any("names the held-out key" in f for f in secret["regenerator"].findings)
+    assert not [f for f in secret["honest"].findings if "held-out data" in f]
 
 
 def test_the_same_attacks_win_where_the_split_is_drawn_from_public_code(regenerated) -> None:

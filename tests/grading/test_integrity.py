@@ -73,6 +73,23 @@ def test_introspection_file_and_process_tricks_are_flagged(code: str, expected: 
     assert f"integrity: {expected}" in _messages(code)
 
 
+@pytest.mark.parametrize(("code", "expected"), [
+    ("from medgrade.data import pathmnist\nlabels = pathmnist.split_labels('test', 0)",
+     "held-out data in cell answer0, line 1: imports medgrade.data.pathmnist, the stand-ins' generator"),
+    ("from medgrade.data.wmh import case", "held-out data in cell answer0, line 1: imports medgrade.data.wmh"),
+    ("import medgrade.data.heldout as h", "held-out data in cell answer0, line 1: imports medgrade.data.heldout"),
+    ("key = open(os.path.join(DATA_DIR, '.heldout-key'), 'rb').read()",
+     "held-out data in cell answer0, line 1: names the held-out key"),
+])
+def test_drawing_the_held_out_data_again_is_flagged(code: str, expected: str) -> None:
+    assert any(m.startswith(f"integrity: {expected}") for m in _messages(code)), _messages(code)
+
+
+def test_finding_the_data_root_is_not_flagged() -> None:
+    assert _messages("from medgrade.data.root import resolve_root\nfrom medgrade.data import resolve_root as r\n"
+                     "x = np.load(resolve_root() / 'pathmnist.npz')") == []
+
+
 def test_flags_name_the_cell_students_added_and_skip_syntax_errors() -> None:
     nb = _nb("x = 1")
     nb.cells.insert(1, new_code_cell("import socket\ns = socket.socket()"))
