@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -20,7 +21,7 @@ from medgrade.grading.nbgrader_backend import autograde_class
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult
 from medgrade.runner.isolation import find_sandbox
-from medgrade.runner.slots import plan_slots
+from medgrade.runner.slots import DeviceSlot, plan_slots
 
 __all__ = ["grade_and_report", "summary_table", "write_result"]
 
@@ -100,6 +101,37 @@ def grade_and_report(
     one of ``slots_per_gpu`` shares of a GPU in ``gpus`` (default: every visible GPU). With
     ``scheduler`` the jobs run on that Dask cluster, whose workers bring their own devices.
     """
+    todo = _students_to_grade(course, assignment, students)
+    slots, where = _plan(profile, engine, scheduler, workers, gpus, slots_per_gpu)
+    if engine == "medgrade" and scheduler is None:
+        find_sandbox(unconfined=unconfined)  # before anything is written: no sandbox, no grading
+    _ensure_in_gradebook(course, assignment)
+    click.echo(f"grading {len(todo)} submission(s) of {assignment} on the {profile.name} profile "
+               f"{where}, engine {engine}")
+    progress = _progress_printer()
+    if engine == "nbgrader":
+        def nb_progress(i: int, n: int, r: SubmissionResult) -> None:
+            write_result(course, r)
+            progress(i, n, r)
+
+        results = autograde_class(course, assignment, todo, profile=profile, workers=len(slots),
+                                  progress=nb_progress)
+    else:
+        results = grade_class(course, assignment, todo, profile=profile, data_root=present_root(),
+                              workers=len(slots), force=force, progress=progress, slots=slots,
+                              scheduler=scheduler, unconfined=unconfined)
+    click.echo("")
+    click.echo(summary_table(results, expected))
+    for r in results:
+        for f in r.findings:
+            click.echo(f"  review {r.student}: {f}")
+    _write_integrity(course, assignment, results)
+    _compare_class(course, assignment)
+    return results
+
+
+def _students_to_grade(course: Course, assignment: str, students: list[str]) -> list[str]:
+    """``students``, or everyone who submitted; refused with the fix when one has no submission."""
     course.require(assignment)
     present = course.students(assignment)
     unknown = [s for s in students if s not in present]
@@ -111,21 +143,25 @@ def grade_and_report(
     todo = students or present
     if not todo:
         raise UsageError(f"nothing to grade: no submitted/<student>/{assignment}/ folder")
+    return todo
+
+
+def _plan(profile: Profile, engine: str, scheduler: str | None, workers: int | None, gpus: list[str] | None,
+          slots_per_gpu: int) -> tuple[list[DeviceSlot], str]:
+    """The local pool's slots (none on a cluster) and where the batch runs, in words."""
     if scheduler is not None:
         _check_cluster_options(engine, workers, gpus, slots_per_gpu)
-        slots, where = [], f"on the Dask cluster at {scheduler}"
-    else:
-        slots = plan_slots(profile, workers=workers, gpus=gpus, slots_per_gpu=slots_per_gpu)  # cpu: one per core
-        where = f"with {len(slots)} worker(s) on {', '.join(sorted({slot.describe() for slot in slots}))}"
-        if len(slots) > 1 and all(slot.cpus for slot in slots):
-            where += ", each pinned to its own core(s)" if len({c for s in slots for c in s.cpus}) == sum(
-                len(s.cpus) for s in slots) else ", pinned to shared cores"
-    if engine == "medgrade" and scheduler is None:
-        find_sandbox(unconfined=unconfined)  # before anything is written: no sandbox, no grading
-    _ensure_in_gradebook(course, assignment)
-    n_workers = len(slots)
-    click.echo(f"grading {len(todo)} submission(s) of {assignment} on the {profile.name} profile "
-               f"{where}, engine {engine}")
+        return [], f"on the Dask cluster at {scheduler}"
+    slots = plan_slots(profile, workers=workers, gpus=gpus, slots_per_gpu=slots_per_gpu)  # cpu: one per core
+    where = f"with {len(slots)} worker(s) on {', '.join(sorted({slot.describe() for slot in slots}))}"
+    if len(slots) > 1 and all(slot.cpus for slot in slots):
+        own = len({c for s in slots for c in s.cpus}) == sum(len(s.cpus) for s in slots)
+        where += ", each pinned to its own core(s)" if own else ", pinned to shared cores"
+    return slots, where
+
+
+def _progress_printer() -> Callable[..., None]:
+    """A progress callback: one line per submission, with the time left."""
     started = time.monotonic()
 
     def progress(i: int, n: int, r: SubmissionResult, reused: bool = False) -> None:
@@ -135,26 +171,7 @@ def grade_and_report(
         click.echo(f"  [{i}/{n}] {r.student:<10} {r.score:g}/{r.max_score:g} ({note})"
                    + (f"  eta {eta:.0f} s" if i < n else ""))
 
-    if engine == "nbgrader":
-        def nb_progress(i: int, n: int, r: SubmissionResult) -> None:
-            write_result(course, r)
-            progress(i, n, r)
-
-        results = autograde_class(course, assignment, todo, profile=profile, workers=n_workers,
-                                  progress=nb_progress)
-    else:
-        results = grade_class(course, assignment, todo, profile=profile, data_root=present_root(),
-                              workers=n_workers, force=force, progress=progress, slots=slots,
-                              scheduler=scheduler, unconfined=unconfined)
-    flagged = [r for r in results if r.findings]
-    click.echo("")
-    click.echo(summary_table(results, expected))
-    for r in flagged:
-        for f in r.findings:
-            click.echo(f"  review {r.student}: {f}")
-    _write_integrity(course, assignment, results)
-    _compare_class(course, assignment)
-    return results
+    return progress
 
 
 def _compare_class(course: Course, assignment: str) -> None:
