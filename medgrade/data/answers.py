@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,19 +154,43 @@ def _views_dir() -> Path:
     return private_dir("views")  # per grader user; a root grader stages the copies for its kernels
 
 
+_LEGACY = re.compile(r"[0-9a-f]{12}-[0-9a-f]{8}-")  # views kept flat by earlier versions
+
+
+def _prune_views(views: Path) -> None:
+    """Remove the views of files that are gone (a calibration's per-seed data, a deleted data root).
+
+    Each view is 250 MB for PathMNIST: without this, every data root ever graded keeps one.
+    """
+    for entry in views.iterdir():
+        if entry.is_dir():
+            source = entry / "source"
+            if source.is_file() and not Path(source.read_text()).exists():
+                shutil.rmtree(entry, ignore_errors=True)
+        elif _LEGACY.match(entry.name):
+            entry.unlink(missing_ok=True)
+
+
 def _view(key: AnswerKey, real: Path, answers: str) -> Path:
-    """The copy of ``real`` without its answers, made once per version of the file."""
+    """The copy of ``real`` without its answers, made once per version of the file.
+
+    Views live in one folder per file (``views/<place>/``, with the file's path in ``source``).
+    """
     st = real.stat()
     place = hashlib.sha256(f"{real}\0{answers}".encode()).hexdigest()[:12]
     version = hashlib.sha256(f"{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:8]
-    view = _views_dir() / f"{place}-{version}-{real.name}"
+    folder = _views_dir() / place
+    folder.mkdir(exist_ok=True)
+    if not (folder / "source").is_file():
+        (folder / "source").write_text(str(real))
+    view = folder / f"{version}-{real.name}"
     if view.is_file():
         return view
-    for old in view.parent.glob(f"{place}-*-{real.name}"):
+    for old in folder.glob(f"*-{real.name}"):
         if old != view:  # another worker may be writing this version right now
             old.unlink(missing_ok=True)  # a kernel that has it mounted keeps reading its copy
     # the temporary name keeps the file's suffixes: nibabel picks the format (and gzip) from them
-    fd, tmp = tempfile.mkstemp(dir=view.parent, prefix=f".{view.name}.", suffix=f".tmp-{real.name}")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{view.name}.", suffix=f".tmp-{real.name}")
     os.close(fd)
     try:
         key.blank(real, Path(tmp))
@@ -196,4 +222,5 @@ def withheld_view(data_root: str | os.PathLike[str], answers: str) -> tuple[tupl
     """
     key = _key(answers)
     reals = [p.resolve() for p in _present(key.files(Path(data_root)), answers)]
+    _prune_views(_views_dir())
     return tuple((real, _view(key, real, answers)) for real in reals)

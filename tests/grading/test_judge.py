@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -168,6 +169,19 @@ def test_the_grader_judges_records_against_the_labels(tmp_path: Path) -> None:
     assert "the test recorded no predictions under 'probs' (was checks.judged reached?)" in missing.message
     (tmp_path / "evidence" / "probs.json").write_text('{"schema": 1, "kind": "scores", "values": "all right"')
     assert "is not valid JSON" in _verdict(tmp_path, None).message
+
+
+def test_views_of_a_data_root_that_is_gone_are_removed(tmp_path: Path) -> None:
+    """A calibration grades each seed on its own copy of the data: its 250 MB views must not pile up."""
+    write_pathmnist(tmp_path / "seed-1")
+    ((_, gone),) = withheld_view(tmp_path / "seed-1", "pathmnist:test")
+    write_pathmnist(tmp_path / "seed-2")
+    ((_, kept),) = withheld_view(tmp_path / "seed-2", "pathmnist:test")
+    assert gone.is_file() and kept.is_file() and gone.parent != kept.parent
+    shutil.rmtree(tmp_path / "seed-1")
+    write_pathmnist(tmp_path / "seed-3")
+    withheld_view(tmp_path / "seed-3", "pathmnist:test")
+    assert not gone.parent.exists() and kept.is_file()
 
 
 def test_labels_are_withheld_only_where_the_sandbox_can_mount(tmp_path: Path) -> None:
