@@ -1,7 +1,8 @@
 """The batch coordinator: fingerprints, a pool of workers, resume, and the only writer.
 
 Each submission is a :class:`Job` graded in a worker process, of the local pool or of a Dask
-cluster (a lost worker costs that job a retry, never the batch). The coordinator writes, per
+cluster (a lost worker, or a kernel that could not start, costs that job a retry, never the batch
+nor the student's points). The coordinator writes, per
 finished job and in this order: the autograded notebooks, the gradebook rows, then the result
 JSON. The result JSON is the journal: a submission whose JSON holds the current fingerprint is
 done, so a rerun after a kill resumes with what is missing, and an unchanged submission is not
@@ -119,8 +120,8 @@ def _drive(course: Course, jobs: list[Job], rounds: Rounds, done: Callable[[Subm
     while jobs:
         lost: list[tuple[Job, str]] = []
         for job, out in rounds(jobs):
-            if isinstance(out, str):
-                lost.append((job, out))
+            if isinstance(out, str) or out.lost:  # a lost worker, or a kernel that could not start
+                lost.append((job, out if isinstance(out, str) else out.lost))
                 continue
             _commit(course, out)
             done(out.result, False)

@@ -22,7 +22,7 @@ from medgrade.grading.intake import check_submission
 from medgrade.grading.integrity import scan_notebook
 from medgrade.grading.nbgrader_backend import grade_cells, manual_cells
 from medgrade.profiles import Profile
-from medgrade.results import SubmissionResult, TestResult, TestStatus
+from medgrade.results import Stop, SubmissionResult, TestResult, TestStatus
 from medgrade.runner.execute import execute
 from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.prepare import prepare
@@ -49,6 +49,7 @@ class Job:
 class JobOutput:
     result: SubmissionResult
     autograded: dict[str, str]  # notebook file name -> notebook JSON
+    lost: str = ""  # the grader's side failed (a kernel that could not start): retried, never scored
 
 
 def supported_kernel(nb: nbformat.NotebookNode) -> str | None:
@@ -140,6 +141,9 @@ def run_job(job: Job) -> JobOutput:
                           env=kernel.env, caps=kernel.caps, confined=kernel.confined,
                           data_root=Path(job.data_root) if job.data_root else None)
             findings.extend(f"{src.name}: {f}" for f in run.findings)  # verdicts: what the kernel was seen to do
+        if run.stop is Stop.NO_START:  # before any student code ran: the grader's failure, not the student's
+            return JobOutput(SubmissionResult(job.student, job.assignment, "error", (), message=run.stopped or ""),
+                             {}, lost=run.stopped or "the kernel could not start")
         for t in prepared.tests:
             if t.grade_id in manual:  # nbgrader's manually graded answer: its score is the TA's
                 continue

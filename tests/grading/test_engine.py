@@ -170,3 +170,41 @@ def test_scores_match_nbgrader_autograde_where_the_rules_agree(graded, tmp_path)
     # whole submission; medgrade keeps what was earned.
     assert theirs["noisy"].score < ours["noisy"].score == 5
     assert theirs["dies"].score < ours["dies"].score == 2
+
+
+def test_a_kernel_that_could_not_start_is_retried_not_scored(tmp_path, monkeypatch) -> None:
+    """Before any student code runs, a failure is the grader's: the job is retried once, then reported."""
+    from medgrade.grading import engine
+    from medgrade.results import Stop
+    from medgrade.runner import job as job_module
+    from medgrade.runner.testrun import Execution
+
+    real_execute, calls = job_module.execute, []
+
+    def flaky_execute(prepared, **kw):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) <= failures:
+            run = Execution(prepared.notebook)
+            run.stopped, run.stop = "the kernel could not start: OSError: bind mount failed", Stop.NO_START
+            return run
+        return real_execute(prepared, **kw)
+
+    def in_process(slots):  # type: ignore[no-untyped-def]
+        def run(jobs):  # type: ignore[no-untyped-def]
+            for job in jobs:
+                yield job, job_module.run_job(job)
+        return run
+
+    monkeypatch.setattr(job_module, "execute", flaky_execute)
+    monkeypatch.setattr(engine, "_local_rounds", in_process)
+    root = make_course(tmp_path / "course")
+    submit(root, "right")
+    failures = 1
+    (once,) = grade_class(Course(root), ASSIGNMENT, ["right"], profile=TINY_PROFILE, data_root=None, workers=1)
+    assert (len(calls), once.outcome, once.score) == (2, "graded", 5)  # retried: graded as if nothing happened
+    failures, calls[:] = 99, []
+    (twice,) = grade_class(Course(root), ASSIGNMENT, ["right"], profile=TINY_PROFILE, data_root=None, workers=1,
+                           force=True)
+    assert len(calls) == 2 and twice.outcome == "error" and twice.fingerprint == ""  # the next run grades it
+    assert "lost twice (the kernel could not start: OSError: bind mount failed)" in twice.message
+    assert "infrastructure failure, not yours" in twice.message
