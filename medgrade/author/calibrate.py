@@ -54,6 +54,7 @@ from medgrade.data.heldout import calibration_root
 from medgrade.data.root import present_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
+from medgrade.kit import DATASETS
 from medgrade.profiles import Profile
 from medgrade.runner.slots import plan_slots
 
@@ -159,7 +160,7 @@ def calibrate_assignment(
             started = time.monotonic()
             # seed k grades on held-out splits of its own; seed 0's copy is shared with validate
             into = Path(tmp) / f"data-seed-{seed}" if seed else None
-            data_root = calibration_root(present_root(), seed, into)
+            data_root = calibration_root(present_root(), seed, into, DATASETS.get(assignment))
             results = grade_class(scratch, assignment, list(label), profile=profile, data_root=data_root,
                                   workers=len(slots), slots=slots, seed=seed, unconfined=unconfined)
             if into is not None:

@@ -17,6 +17,7 @@ Keys:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -184,21 +185,24 @@ def _view(key: AnswerKey, real: Path, answers: str) -> Path:
     if not (folder / "source").is_file():
         (folder / "source").write_text(str(real))
     view = folder / f"{version}-{real.name}"
-    if view.is_file():
-        return view
-    for old in folder.glob(f"*-{real.name}"):
-        if old != view:  # another worker may be writing this version right now
-            old.unlink(missing_ok=True)  # a kernel that has it mounted keeps reading its copy
-    # the temporary name keeps the file's suffixes: nibabel picks the format (and gzip) from them
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{view.name}.", suffix=f".tmp-{real.name}")
-    os.close(fd)
-    try:
-        key.blank(real, Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, view)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # One writer per file: a second worker replacing a view the first has already mounted would
+    # leave the first kernel's mount pointing at a deleted file, which bubblewrap cannot bind.
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if view.is_file():
+            return view
+        for old in folder.glob(f"*-{real.name}"):
+            old.unlink(missing_ok=True)  # an older version: a kernel that has it mounted keeps its copy
+        # the temporary name keeps the file's suffixes: nibabel picks the format (and gzip) from them
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{view.name}.", suffix=f".tmp-{real.name}")
+        os.close(fd)
+        try:
+            key.blank(real, Path(tmp))
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, view)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return view
 
 

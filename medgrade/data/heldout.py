@@ -27,7 +27,7 @@ import hashlib
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from medgrade.errors import DataError
@@ -122,14 +122,16 @@ def _shared_folder(root: Path, stamp: str, seed: int) -> Path:
     return private_dir("calibration-data") / f"{place}-{stamp[:12]}-seed-{seed}"
 
 
-def calibration_root(root: Path | None, seed: int, into: Path | None = None) -> Path | None:
+def calibration_root(root: Path | None, seed: int, into: Path | None = None,
+                     only: Collection[str] | None = None) -> Path | None:
     """``root`` with its held-out splits redrawn from :func:`calibration_key` of ``seed``.
 
     Made in ``into`` (the caller removes it), else in a cache shared by every run of this user on
     this data: one folder per data root, version of its data and seed, made once under a lock and
     never changed, so two validations or calibrations at once share it safely; making one removes
     the copies of the root's older data versions. A root without generated held-out splits (none
-    at all, or real data) is returned as it is.
+    at all, or real data) is returned as it is. With ``only`` (dataset names), a copy made in
+    ``into`` holds just those: what one assignment reads.
     """
     from medgrade.data.catalog import NAMES, get_spec
     from medgrade.data.manifest import MANIFEST_NAME, read_manifest, update_manifest
@@ -147,7 +149,7 @@ def calibration_root(root: Path | None, seed: int, into: Path | None = None) -> 
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(mode=0o755)
         os.chmod(folder, 0o755)  # a root grader's kernels, dropped to another uid, list it
-        for name in NAMES:
+        for name in NAMES if into is None or only is None else [n for n in NAMES if n in only]:
             spec, record = get_spec(name), records.get(name)
             if record is not None and spec.heldout:
                 build(folder, spec, seed=record.seed, params=record.params, key=calibration_key(seed), force=True)
