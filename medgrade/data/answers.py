@@ -17,7 +17,6 @@ Keys:
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
@@ -30,6 +29,7 @@ from typing import Literal
 
 import numpy as np
 
+from medgrade.data.manifest import exclusive
 from medgrade.errors import UsageError
 from medgrade.scratch import private_dir
 
@@ -187,8 +187,7 @@ def _view(key: AnswerKey, real: Path, answers: str) -> Path:
     view = folder / f"{version}-{real.name}"
     # One writer per file: a second worker replacing a view the first has already mounted would
     # leave the first kernel's mount pointing at a deleted file, which bubblewrap cannot bind.
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive(folder / ".lock"):
         if view.is_file():
             return view
         for old in folder.glob(f"*-{real.name}"):

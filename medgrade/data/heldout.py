@@ -21,15 +21,14 @@ the records do not depend on any course's secret.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import os
 import secrets
 import shutil
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from pathlib import Path
 
+from medgrade.data.manifest import exclusive
 from medgrade.errors import DataError
 from medgrade.scratch import private_dir
 
@@ -92,16 +91,6 @@ def kernel_masks(data_root: str | os.PathLike[str] | None) -> tuple[tuple[Path, 
     return (((Path(data_root) / KEY_FILE).resolve(), empty),)
 
 
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def _link_tree(source: Path, target: Path) -> None:
     """``target`` holding ``source``'s files: hard links where one file system holds both, else copies."""
     if source.is_file():
@@ -143,7 +132,7 @@ def calibration_root(root: Path | None, seed: int, into: Path | None = None,
     stamp = hashlib.sha256((root / MANIFEST_NAME).read_bytes() + f"\0{seed}".encode()).hexdigest()
     folder = into if into is not None else _shared_folder(root, stamp, seed)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(folder.parent):
+    with exclusive(folder.parent / ".lock"):
         if (folder / ".stamp").is_file() and (folder / ".stamp").read_text() == stamp:
             return folder
         shutil.rmtree(folder, ignore_errors=True)

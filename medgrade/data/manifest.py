@@ -143,14 +143,19 @@ def read_manifest(root: Path) -> dict[str, DatasetRecord]:
 
 
 @contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".manifest.lock", "w") as lock:
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``lock_file`` (made if missing) for the block: one process at a time."""
+    with open(lock_file, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _locked(root: Path) -> contextlib.AbstractContextManager[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    return exclusive(root / ".manifest.lock")
 
 
 def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
