@@ -1,23 +1,24 @@
-"""``medgrade calibrate``: show that each threshold holds across seeds, for the reference and the mutants.
+"""``medgrade calibrate``: show that each threshold holds across seeds, for the correct solutions and the mutants.
 
-The reference solution and every mutant are graded by the same engine as students, once per
-seed (``MEDGRADE_SEED``, read in hidden tests with ``grading_seed()``). After each test cell the
-grader keeps what every threshold check measured (:mod:`medgrade.checks.measure`); this module
-gathers those figures into ``reference_solutions/A/calibration.json`` and a PNG of each
-measurement's spread against its threshold, and judges them:
+The reference solution, every alternative (a correct solution in another style) and every mutant
+are graded by the same engine as students, once per seed (``MEDGRADE_SEED``, read in hidden tests
+with ``grading_seed()``). After each test cell the grader keeps what every threshold check measured
+(:mod:`medgrade.checks.measure`); this module gathers those figures into
+``reference_solutions/A/calibration.json`` and a PNG of each measurement's spread against its
+threshold, and judges them:
 
 Seed ``k`` also draws its own held-out data (:func:`medgrade.data.heldout.calibration_root`): a
 threshold judged on held-out answers must hold across held-out samples, not only across training
 runs, since every course's held-out split is drawn with its own secret key.
 
-- the reference must pass every test in every seed;
+- the reference and every alternative must pass every test in every seed;
 - a mutant must fail each test its YAML says it fails, passing it in at most one seed in 20;
 - a threshold *separates* when every mutant it catches (one whose figure fell below it in some
-  seed) stays below the reference's worst seed, its one-in-20 best seeds set aside (the
-  outliers the rule above allows). The recommended threshold is halfway between the closest
-  such mutant and the reference's worst seed; with no mutant to separate, below the
-  reference's worst seed by its spread across seeds or 5%, whichever is larger (for a
-  positive figure, no lower than half the worst seed).
+  seed) stays below the worst seed of any correct solution (the reference or an alternative),
+  its one-in-20 best seeds set aside (the outliers the rule above allows). The recommended
+  threshold is halfway between the closest such mutant and that worst correct seed; with no
+  mutant to separate, below the worst correct seed by the reference's spread across seeds or 5%,
+  whichever is larger (for a positive figure, no lower than half the worst seed).
 
 ``medgrade validate`` (run in ``make test``) compares each threshold of a hidden test with the
 committed record and names the figures when a change no longer separates.
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from medgrade import __version__
+from medgrade.author.alternatives import alternative_student, load_alternatives
 from medgrade.author.columns import REFERENCE, full_points, must_fail, mutant_student, place_columns
 from medgrade.author.mutants import load_mutants
 from medgrade.author.records import (
@@ -81,8 +83,9 @@ class Calibration:
             lines.append(f"  {gid}: passes {rates}")
             for m in t["measurements"]:
                 sep = "separates" if m["separates"] else "DOES NOT SEPARATE"
+                alts = f"; alternatives' worst {fmt(m['alternatives_worst'])}" if m.get("alternatives") else ""
                 lines.append(f"    {m['name']}: threshold {m['direction']} {m['threshold']:g}; reference "
-                             f"{fmt(m['reference_worst'])}..{fmt(m['reference_best'])} (margin "
+                             f"{fmt(m['reference_worst'])}..{fmt(m['reference_best'])}{alts} (margin "
                              f"{fmt(m['margin'])}); closest caught mutant {fmt(m['closest_mutant'])}; "
                              f"recommended {fmt(m['recommended'])}; {sep}")
         lines.extend(f"  problem: {p}" for p in self.problems)
@@ -104,10 +107,19 @@ def _versions() -> dict[str, str]:
 class _Figures:
     """What calibration gathers per seed: each column's pass or fail per test, each measurement's figures."""
 
-    label: dict[str, str]  # student column -> reference or mutant name
+    label: dict[str, str]  # student column -> reference, mutant or alternative name
+    alternatives: set[str]  # the names that are alternatives (the rest but the reference are mutants)
     seeds: int
     passed: dict[str, dict[str, list[bool]]]
     values: dict[str, dict[str, dict[str, Any]]]
+
+    def _slot(self, gid: str, m: dict[str, Any]) -> dict[str, Any]:
+        others = [name for name in self.label.values() if name != REFERENCE]
+        return self.values[gid].setdefault(m["name"], {
+            "name": m["name"], "check": m["check"], "threshold": m["threshold"], "direction": m["direction"],
+            "reference": [None] * self.seeds,
+            "alternatives": {name: [None] * self.seeds for name in others if name in self.alternatives},
+            "mutants": {name: [None] * self.seeds for name in others if name not in self.alternatives}})
 
     def add(self, scratch: Course, assignment: str, results: list[Any], seed: int) -> None:
         for r in results:
@@ -116,11 +128,9 @@ class _Figures:
                 self.passed[t.grade_id][col].append(t.status == "passed")
             for gid, logged in measured_for(scratch, assignment, r.student).items():
                 for m in logged:
-                    slot = self.values[gid].setdefault(m["name"], {
-                        "name": m["name"], "check": m["check"], "threshold": m["threshold"],
-                        "direction": m["direction"], "reference": [None] * self.seeds,
-                        "mutants": {name: [None] * self.seeds for name in self.label.values() if name != REFERENCE}})
-                    series = slot["reference"] if col == REFERENCE else slot["mutants"][col]
+                    slot = self._slot(gid, m)
+                    series = (slot["reference"] if col == REFERENCE else
+                              slot["alternatives"][col] if col in self.alternatives else slot["mutants"][col])
                     series[seed] = m["value"]  # the last comparison of that name in the cell
 
     def keep(self, seeds: int) -> None:
@@ -129,7 +139,8 @@ class _Figures:
         for by_name in self.values.values():
             for m in by_name.values():
                 m["reference"] = m["reference"][:seeds]
-                m["mutants"] = {name: vals[:seeds] for name, vals in m["mutants"].items()}
+                for kind in ("alternatives", "mutants"):
+                    m[kind] = {name: vals[:seeds] for name, vals in m[kind].items()}
 
 
 def calibrate_assignment(
@@ -145,14 +156,15 @@ def calibrate_assignment(
     course.require(assignment)
     if seeds < 1:
         raise CourseError("calibration needs at least one seed")
-    mutants = load_mutants(course, assignment)
-    label = {REFERENCE: REFERENCE, **{mutant_student(m.name): m.name for m in mutants}}
+    mutants, alternatives = load_mutants(course, assignment), load_alternatives(course, assignment)
+    label = {REFERENCE: REFERENCE, **{mutant_student(m.name): m.name for m in mutants},
+             **{alternative_student(a.name): a.name for a in alternatives}}
     full = full_points(course, assignment)
-    figures = _Figures(label, seeds, {gid: {name: [] for name in label.values()} for gid in full},
-                       {gid: {} for gid in full})
+    figures = _Figures(label, {a.name for a in alternatives}, seeds,
+                       {gid: {name: [] for name in label.values()} for gid in full}, {gid: {} for gid in full})
     slots = plan_slots(profile, workers=workers, slots_per_gpu=slots_per_gpu)
     with tempfile.TemporaryDirectory(prefix=f"medgrade-calibrate-{assignment}-") as tmp:
-        scratch = place_columns(course, assignment, Path(tmp), mutants, blank=False)
+        scratch = place_columns(course, assignment, Path(tmp), mutants, alternatives, blank=False)
         slowest, done = 0.0, 0
         for seed in range(seeds):
             if deadline is not None and done and time.monotonic() + slowest > deadline:
@@ -171,7 +183,7 @@ def calibrate_assignment(
                 progress(seed + 1, seeds)
     if done < seeds:  # the deadline came first: keep the seeds graded
         figures.keep(done)
-    record = _record(assignment, profile, mutants, full, figures)
+    record = _record(assignment, profile, mutants, alternatives, full, figures)
     target = course.reference / assignment
     target.mkdir(parents=True, exist_ok=True)
     path = target / record_name(profile.name)
@@ -179,14 +191,14 @@ def calibrate_assignment(
     return Calibration(record, path, _draw(record, target / figure_name(profile.name)))
 
 
-def _record(assignment: str, profile: Profile, mutants: list[Any], full: dict[str, float],
+def _record(assignment: str, profile: Profile, mutants: list[Any], alternatives: list[Any], full: dict[str, float],
             figures: _Figures) -> dict[str, Any]:
     seeds, failing = figures.seeds, must_fail(mutants, full)
     return {
         "schema": SCHEMA, "assignment": assignment, "profile": profile.name, "device": measured_device(profile),
         "seeds": seeds, "seed_list": list(range(seeds)), "machine": f"{platform.machine()}, {platform.system()}",
         "versions": _versions(), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "mutants": {m.name: m.bug for m in mutants},
+        "mutants": {m.name: m.bug for m in mutants}, "alternatives": {a.name: a.style for a in alternatives},
         "tests": {gid: {"points": full[gid], "must_fail": failing[gid], "passed": figures.passed[gid],
                         "measurements": [analyse(m, failing[gid], allowed_passes(seeds))
                                          for m in figures.values[gid].values()]} for gid in full},
@@ -224,14 +236,16 @@ def _draw(record: dict[str, Any], path: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 1.2 + 0.35 * (1 + len(record["mutants"])) * len(panels)),
+    columns = 1 + len(record["mutants"]) + len(record.get("alternatives", {}))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 1.2 + 0.35 * columns * len(panels)),
                              squeeze=False)
     for ax, (gid, m) in zip(axes[:, 0], panels, strict=True):
-        rows = [(REFERENCE, m["reference"])] + sorted(m["mutants"].items())
+        correct = [(REFERENCE, m["reference"])] + sorted(m.get("alternatives", {}).items())
+        rows = correct + sorted(m["mutants"].items())
         must_fail = record["tests"][gid]["must_fail"]
         for y, (name, vals) in enumerate(rows):
             xs = [v for v in vals if v is not None]
-            colour = "tab:green" if name == REFERENCE else "tab:red" if name in must_fail else "tab:gray"
+            colour = "tab:green" if y < len(correct) else "tab:red" if name in must_fail else "tab:gray"
             ax.scatter(xs, [y] * len(xs), s=12, alpha=0.7, color=colour)
         ax.axvline(m["threshold"], color="black", linestyle="--", linewidth=1, label="threshold")
         if m.get("recommended") is not None:
@@ -242,7 +256,8 @@ def _draw(record: dict[str, Any], path: Path) -> Path | None:
     axes[0, 0].legend(fontsize=7, loc="best")
     fig.suptitle(f"{record['assignment']}: {record['seeds']} seeds, {record['profile']} profile on "
                  f"{record['device']}\n"
-                 "(green: reference; red: mutants that must fail the test; grey: mutants that need not)", fontsize=8)
+                 "(green: reference and alternatives; red: mutants that must fail the test; "
+                 "grey: mutants that need not)", fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     fig.savefig(path, dpi=110)
     plt.close(fig)

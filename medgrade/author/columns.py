@@ -1,4 +1,4 @@
-"""The submissions validate and calibrate grade: the reference, the blank release and each mutant.
+"""The submissions validate and calibrate grade: the reference, the blank release, each mutant and alternative.
 
 Both build a scratch course whose students are these columns (:func:`place_columns`) and grade
 it with the engine students are graded by.
@@ -7,8 +7,10 @@ it with the engine students are graded by.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+from medgrade.author.alternatives import Alternative, alternative_student
 from medgrade.author.mutants import Mutant, write_submission
 from medgrade.author.release import scratch_course
 from medgrade.course import Course
@@ -35,8 +37,9 @@ def mutant_student(name: str) -> str:
     return f"mutant-{name}"
 
 
-def place_columns(course: Course, assignment: str, root: Path, mutants: list[Mutant], *, blank: bool = True) -> Course:
-    """A scratch course at ``root`` whose students are the reference, the blank release and the mutants."""
+def place_columns(course: Course, assignment: str, root: Path, mutants: list[Mutant],
+                  alternatives: Sequence[Alternative] = (), *, blank: bool = True) -> Course:
+    """A scratch course at ``root`` whose students are the reference, blank release, mutants and alternatives."""
     scratch = scratch_course(course, assignment, root)
     released = course.release / assignment
     if not released.is_dir():
@@ -50,4 +53,7 @@ def place_columns(course: Course, assignment: str, root: Path, mutants: list[Mut
     for m in mutants:
         write_submission(course, assignment, root / "submitted" / mutant_student(m.name) / assignment,
                          m.edits, who=f"{assignment}/mutants/{m.name}.yaml")
+    for a in alternatives:
+        write_submission(course, assignment, root / "submitted" / alternative_student(a.name) / assignment,
+                         who=f"{assignment}/alternatives/{a.name}.yaml", cells=a.cells)
     return scratch

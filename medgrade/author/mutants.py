@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ import yaml
 from medgrade.course import Course
 from medgrade.errors import CourseError
 
-__all__ = ["Edit", "Mutant", "load_mutants", "completed_notebook", "apply_edits", "write_submission"]
+__all__ = ["Edit", "Mutant", "load_mutants", "solution_and_test_ids", "completed_notebook", "apply_edits",
+           "replace_cells", "write_submission"]
 
 MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
 
@@ -72,15 +74,7 @@ def load_mutants(course: Course, assignment: str) -> list[Mutant]:
     """Every mutant of ``assignment``, checked against the source's solution and test cells."""
     folder = course.source / assignment / "mutants"
     mutants = [_parse(p) for p in sorted(folder.glob("*.yaml"))] if folder.is_dir() else []
-    solutions: set[str] = set()
-    tests: set[str] = set()
-    for src in course.source_notebooks(assignment):
-        for cell in nbformat.read(src, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("solution"):
-                solutions.add(meta["grade_id"])
-            elif meta.get("grade"):
-                tests.add(meta["grade_id"])
+    solutions, tests = solution_and_test_ids(course, assignment)
     for m in mutants:
         bad_cells = sorted({e.cell for e in m.edits} - solutions)
         bad_tests = sorted(set(m.expected) - tests)
@@ -94,6 +88,20 @@ def load_mutants(course: Course, assignment: str) -> list[Mutant]:
                 + f" (solution cells: {', '.join(sorted(solutions))}; tests: {', '.join(sorted(tests))})"
             )
     return mutants
+
+
+def solution_and_test_ids(course: Course, assignment: str) -> tuple[set[str], set[str]]:
+    """The grade ids of the source's solution cells and of its graded test cells."""
+    solutions: set[str] = set()
+    tests: set[str] = set()
+    for src in course.source_notebooks(assignment):
+        for cell in nbformat.read(src, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                solutions.add(meta["grade_id"])
+            elif meta.get("grade"):
+                tests.add(meta["grade_id"])
+    return solutions, tests
 
 
 def completed_notebook(course: Course, assignment: str, nb_name: str) -> nbformat.NotebookNode:
@@ -128,18 +136,37 @@ def apply_edits(nb: nbformat.NotebookNode, edits: tuple[Edit, ...], *, who: str)
     return applied
 
 
+def replace_cells(nb: nbformat.NotebookNode, cells: Mapping[str, str]) -> set[str]:
+    """Replace the whole source of the solution cells ``cells`` names; return the ids replaced."""
+    replaced = set()
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and gid in cells:
+            cell.source = cells[gid].rstrip("\n")
+            replaced.add(gid)
+    return replaced
+
+
 def write_submission(
-    course: Course, assignment: str, folder: Path, edits: tuple[Edit, ...] = (), *, who: str
+    course: Course, assignment: str, folder: Path, edits: tuple[Edit, ...] = (), *, who: str,
+    cells: Mapping[str, str] | None = None,
 ) -> None:
-    """Write ``assignment``'s release files into ``folder``, notebooks completed and edited."""
+    """Write ``assignment``'s release files into ``folder``, notebooks completed and edited.
+
+    ``cells`` (an alternative's) replaces whole solution cells before ``edits`` apply.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for item in (course.release / assignment).iterdir():
         if item.is_file() and item.suffix != ".ipynb":
             shutil.copy2(item, folder / item.name)  # data files a student's notebook reads
-    applied = 0
+    applied, replaced = 0, set()
     for src in course.source_notebooks(assignment):
         nb = completed_notebook(course, assignment, src.name)
+        replaced |= replace_cells(nb, cells or {})
         applied += apply_edits(nb, edits, who=who)
         nbformat.write(nb, folder / src.name)
     if applied != len(edits):
         raise CourseError(f"{who}: {len(edits) - applied} edit(s) name a cell no notebook has")
+    missing = sorted(set(cells or {}) - replaced)
+    if missing:
+        raise CourseError(f"{who}: no released notebook has solution cell {', '.join(missing)}")

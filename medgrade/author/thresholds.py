@@ -13,6 +13,7 @@ from typing import Any
 
 import nbformat
 
+from medgrade.author.alternatives import load_alternatives
 from medgrade.author.columns import REFERENCE, full_points, must_fail
 from medgrade.author.mutants import load_mutants
 from medgrade.author.records import MIN_SEEDS
@@ -70,20 +71,27 @@ def _caught(vals: list[float | None], m: dict[str, Any]) -> bool:
 
 
 def analyse(m: dict[str, Any], must_fail: list[str], allowed: int) -> dict[str, Any]:
-    """Fill a measurement's summary: the reference's range, margin, recommendation, separation."""
+    """Fill a measurement's summary: the correct solutions' range, margin, recommendation, separation.
+
+    The correct solutions are the reference and the alternatives: the margin, the recommendation
+    and the separation are taken from the worst seed of any of them.
+    """
     up = m["direction"] == ">="
     worst, best = (min, max) if up else (max, min)
     ref = [v for v in m["reference"] if v is not None]
+    alts = [v for vals in m.get("alternatives", {}).values() for v in vals if v is not None]
     caught = {name: vals for name, vals in m["mutants"].items() if name in must_fail and _caught(vals, m)}
     m["reference_worst"] = worst(ref) if ref else None
     m["reference_best"] = best(ref) if ref else None
+    if "alternatives" in m:
+        m["alternatives_worst"] = worst(alts) if alts else None
     m["caught"] = sorted(caught)
     closest = best((c for vals in caught.values() if (c := _closest(vals, up, allowed)) is not None), default=None)
     m["closest_mutant"] = closest
     if not ref:
         m.update(margin=None, recommended=None, separates=False)
         return m
-    r_worst = m["reference_worst"]
+    r_worst = worst(ref + alts)
     m["margin"] = (r_worst - m["threshold"]) if up else (m["threshold"] - r_worst)
     if closest is None:
         room = max(abs(m["reference_best"] - r_worst), 0.05 * abs(r_worst)) or 0.01
@@ -98,14 +106,15 @@ def analyse(m: dict[str, Any], must_fail: list[str], allowed: int) -> dict[str, 
 
 
 def record_problems(record: dict[str, Any]) -> list[str]:
-    """What makes a calibration record unfair: reference failures, mutants passing, no separation."""
+    """What makes a calibration record unfair: correct solutions failing, mutants passing, no separation."""
     problems = []
     seeds = record["seeds"]
+    correct = [(REFERENCE, "the reference")] + [(a, f"alternative {a}") for a in record.get("alternatives", {})]
     for gid, t in record["tests"].items():
-        ref = t["passed"].get(REFERENCE, [])
-        failed = [s for s, ok in zip(record["seed_list"], ref, strict=True) if not ok]
-        if failed:
-            problems.append(f"{gid}: the reference failed in {len(failed)} of {seeds} seeds (seeds {failed})")
+        for name, who in correct:
+            failed = [s for s, ok in zip(record["seed_list"], t["passed"].get(name, []), strict=True) if not ok]
+            if failed:
+                problems.append(f"{gid}: {who} failed in {len(failed)} of {seeds} seeds (seeds {failed})")
         for name in t["must_fail"]:
             n = sum(t["passed"].get(name, []))
             if n > allowed_passes(seeds):
@@ -113,10 +122,18 @@ def record_problems(record: dict[str, Any]) -> list[str]:
                                 f"(at most {allowed_passes(seeds)} allowed)")
         for m in t["measurements"]:
             if not m["separates"]:
+                worst = _worst_correct(m)
                 problems.append(f"{gid}: {m['name']!r} threshold {m['threshold']:g} does not separate: the "
-                                f"reference's worst seed {fmt(m['reference_worst'])} vs the closest caught "
-                                f"mutant {fmt(m['closest_mutant'])}")
+                                f"{'correct solutions' if m.get('alternatives') else 'reference'}'s worst seed "
+                                f"{fmt(worst)} vs the closest caught mutant {fmt(m['closest_mutant'])}")
     return problems
+
+
+def _worst_correct(m: dict[str, Any]) -> float | None:
+    """The worst seed of the reference and the alternatives, as the record holds them."""
+    figures = [v for v in (m["reference_worst"], m.get("alternatives_worst")) if v is not None]
+    pick = min if m["direction"] == ">=" else max
+    return pick(figures) if figures else None
 
 
 def _rerun(record: dict[str, Any]) -> str:
@@ -127,13 +144,15 @@ def _rerun(record: dict[str, Any]) -> str:
 
 
 def stale_problems(course: Course, assignment: str, record: dict[str, Any]) -> list[str]:
-    """Where the record no longer describes the assignment: tests, mutants or expected failures changed."""
+    """Where the record no longer describes the assignment: its tests, mutants, alternatives or expected failures."""
     mutants = load_mutants(course, assignment)
     full = full_points(course, assignment)
     rerun = _rerun(record)
     problems = []
     for what, now, then in [("graded tests", set(full), set(record["tests"])),
-                            ("mutants", {m.name for m in mutants}, set(record["mutants"]))]:
+                            ("mutants", {m.name for m in mutants}, set(record["mutants"])),
+                            ("alternatives", {a.name for a in load_alternatives(course, assignment)},
+                             set(record.get("alternatives", {})))]:
         if now != then:
             problems.append(f"the {what} changed since calibration (new: {sorted(now - then) or 'none'}; "
                             f"gone: {sorted(then - now) or 'none'}); {rerun}")
@@ -159,11 +178,14 @@ def threshold_problems(record: dict[str, Any], gid: str, measurement: dict[str, 
     new, d, seeds = float(measurement["threshold"]), known["direction"], record["seeds"]
     head = (f"{gid}: {known['name']!r} threshold is now {new:g}, calibrated at {known['threshold']:g} "
             f"({record['profile']} profile, {seeds} seeds)")
-    ref_fail = sum(not _passes(v, new, d) for v in known["reference"])
     problems = []
-    if ref_fail:
-        problems.append(f"{head}: the reference would fail in {ref_fail} of {seeds} recorded seeds "
-                        f"(worst {fmt(known['reference_worst'])})")
+    for who, vals in [("the reference", known["reference"]),
+                      *((f"alternative {a}", v) for a, v in known.get("alternatives", {}).items())]:
+        failing = [v for v in vals if not _passes(v, new, d)]
+        if failing:
+            worst = min if d == ">=" else max
+            problems.append(f"{head}: {who} would fail in {len(failing)} of {seeds} recorded seeds "
+                            f"(worst {fmt(worst((v for v in vals if v is not None), default=None))})")
     for name, vals in known["mutants"].items():
         if name in known["caught"]:
             n = sum(_passes(v, new, d) for v in vals)

@@ -1,8 +1,9 @@
 """``medgrade validate``: prove an assignment's autograder fair before students see it.
 
 Graded by the same engine and profile as students, in a scratch course: the reference solution
-(the source notebook) must score full marks, the blank release zero, and every mutant in
-``source/A/mutants/`` exactly the points its YAML file expects. A table shows every test.
+(the source notebook) must score full marks, the blank release zero, every mutant in
+``source/A/mutants/`` exactly the points its YAML file expects, and every alternative in
+``source/A/alternatives/`` (a correct solution in another style) full marks. A table shows every test.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medgrade.author.alternatives import Alternative, alternative_student, load_alternatives
 from medgrade.author.columns import BLANK, REFERENCE, full_points, mutant_student, place_columns
 from medgrade.author.mutants import Mutant, load_mutants
 from medgrade.author.records import load_record, provisional_note, record_name
@@ -92,18 +94,20 @@ class ValidationReport:
                 lines.append(line)
         described = [c for c in self.columns if c.description]
         if described:
-            lines.append("  mutants:")
+            lines.append("  mutants and alternatives:")
             lines.extend(f"    {c.label}: {c.description}" for c in described)
         lines.extend(f"  note: {n}" for n in self.notes)
         lines.extend(f"  problem: {p}" for p in self.problems)
         return "\n".join(lines)
 
 
-def _columns(course: Course, assignment: str, mutants: list[Mutant]) -> list[Column]:
+def _columns(course: Course, assignment: str, mutants: list[Mutant], alternatives: list[Alternative]) -> list[Column]:
     full = full_points(course, assignment)
     columns = [Column(REFERENCE, REFERENCE, dict(full)), Column(BLANK, BLANK, dict.fromkeys(full, 0.0))]
     for m in mutants:
         columns.append(Column(m.name, mutant_student(m.name), {**full, **m.expected}, m.bug))
+    for a in alternatives:
+        columns.append(Column(a.name, alternative_student(a.name), dict(full), f"(correct, another style) {a.style}"))
     return columns
 
 
@@ -127,13 +131,13 @@ def validate_assignment(
     course: Course, assignment: str, *, profile: Profile, workers: int | None = None, unconfined: bool = False,
     slots_per_gpu: int = 1,
 ) -> ValidationReport:
-    """Grade reference, blank release and mutants in a scratch course; compare per test."""
+    """Grade reference, blank release, mutants and alternatives in a scratch course; compare per test."""
     course.require(assignment)
-    mutants = load_mutants(course, assignment)
-    columns = _columns(course, assignment, mutants)
+    mutants, alternatives = load_mutants(course, assignment), load_alternatives(course, assignment)
+    columns = _columns(course, assignment, mutants, alternatives)
     slots = plan_slots(profile, workers=workers, slots_per_gpu=slots_per_gpu)  # CPU: one per core by default
     with tempfile.TemporaryDirectory(prefix=f"medgrade-validate-{assignment}-") as tmp:
-        scratch = place_columns(course, assignment, Path(tmp), mutants)
+        scratch = place_columns(course, assignment, Path(tmp), mutants, alternatives)
         # The same engine and profile as students get; the data of calibration's seed 0 (held-out
         # splits drawn with its public key), so that seed 0 is measured on what the record measured.
         results = grade_class(scratch, assignment, [c.student for c in columns], profile=profile,

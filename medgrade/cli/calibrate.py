@@ -1,4 +1,4 @@
-"""``medgrade calibrate A --seeds N``: each threshold across seeds, for the reference and the mutants."""
+"""``medgrade calibrate A --seeds N``: each threshold across seeds, for the correct solutions and the mutants."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from medgrade.profiles import get_profile
 @click.command()
 @click.argument("assignment")
 @click.option("--seeds", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Grade the reference and every mutant at seeds 0..N-1.")
+              help="Grade the reference, every alternative and every mutant at seeds 0..N-1.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Submissions graded at once (default: one per CPU core).")
 @click.option("--time-limit", "time_limit", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -35,8 +35,8 @@ def calibrate(assignment: str, seeds: int, workers: int | None, course_dir: str 
     Each profile's thresholds are calibrated on its own device: ``--profile gpu`` runs on the
     GPUs here and writes calibration-gpu.json, naming the GPU.
 
-    Exits 1 when the reference fails a test in some seed, a mutant passes a test it must fail
-    in more than one seed in 20, or a threshold does not separate the two.
+    Exits 1 when the reference or an alternative fails a test in some seed, a mutant passes a
+    test it must fail in more than one seed in 20, or a threshold does not separate the two.
     """
     course = Course.at(course_dir)
     name = course.require(assignment)
@@ -48,7 +48,8 @@ def calibrate(assignment: str, seeds: int, workers: int | None, course_dir: str 
         click.echo(f"re-analysing {name}'s {profile} calibration record (nothing graded) ...", err=True)
         result = reanalyse_record(course, name, profile)
     else:
-        click.echo(f"calibrating {name}: reference and mutants at {seeds} seeds ({profile} profile) ...", err=True)
+        click.echo(f"calibrating {name}: reference, alternatives and mutants at {seeds} seeds ({profile} profile) ...",
+                   err=True)
         result = calibrate_assignment(course, name, seeds=seeds, profile=get_profile(profile), workers=workers,
                                       progress=progress, unconfined=unconfined, slots_per_gpu=slots_per_gpu,
                                       deadline=None if time_limit is None else time.monotonic() + 60 * time_limit)

@@ -22,7 +22,7 @@ from medgrade.profiles import get_profile
 @unconfined_option
 def validate(assignments: tuple[str, ...], workers: int | None, course_dir: str | None, profile: str,
              unconfined: bool, slots_per_gpu: int) -> None:
-    """Grade the reference, the blank release and the mutants of each ASSIGNMENT (default: all).
+    """Grade the reference, blank release, mutants and alternatives of each ASSIGNMENT (default: all).
 
     On a GPU profile the thresholds are held to the CUDA calibration record where one is
     committed, and called provisional where none is.

@@ -1,8 +1,9 @@
 """calibrate on a tiny course whose hidden test measures an accuracy that varies with the seed.
 
-The reference scores 0.90-0.95 and the mutant 0.70-0.75 (the seed adds 0-5 points), so a
-threshold of 0.80 separates them, 0.72 lets the mutant through in some seeds and 0.93 fails
-the reference in some. Real notebooks, real kernels, the real engine.
+The reference scores 0.90-0.95, an alternative (correct, another style) 0.88-0.93 and the mutant
+0.70-0.75 (the seed adds 0-5 points), so a threshold of 0.80 separates them, 0.72 lets the
+mutant through in some seeds and 0.93 fails the reference in some. Real notebooks, real kernels,
+the real engine.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from click.testing import CliRunner
 from nbformat.v4 import new_notebook
 
 from medgrade.author.records import MIN_SEEDS, load_record, provisional_note
-from medgrade.author.thresholds import record_problems, stale_problems
+from medgrade.author.thresholds import analyse, record_problems, stale_problems
 from medgrade.cli.main import cli
 from medgrade.course import Course
 from medgrade.profiles import PROFILES
@@ -56,6 +57,9 @@ def _course(root: Path, threshold: float) -> Path:
     (root / "source" / ASSIGNMENT / "mutants" / "weak.yaml").write_text(
         "bug: a weaker model\nedits:\n  - cell: skill\n    replace: return 90\n    with: return 70\n"
         "expected:\n  test_skill: 0\n")
+    (root / "source" / ASSIGNMENT / "alternatives").mkdir()
+    (root / "source" / ASSIGNMENT / "alternatives" / "sum_of_parts.yaml").write_text(
+        "style: the skill as a sum\ncells:\n  skill: |\n    def skill():\n        return sum([44, 44])\n")
     result = CliRunner().invoke(cli, ["release", ASSIGNMENT, "--no-execute", "--course-dir", str(root)])
     assert result.exit_code == 0, result.output
     return root
@@ -83,15 +87,22 @@ def test_a_fair_threshold_is_recorded_with_its_figures(calibrated) -> None:
     assert {"python", "medgrade", "torch", "numpy"} <= set(record["versions"])
     test = record["tests"]["test_skill"]
     assert test["must_fail"] == ["weak"]
-    assert test["passed"] == {"reference": [True] * 3, "weak": [False] * 3}
+    assert test["passed"] == {"reference": [True] * 3, "weak": [False] * 3, "sum_of_parts": [True] * 3}
+    assert record["alternatives"] == {"sum_of_parts": "the skill as a sum"}
     (m,) = test["measurements"]
     assert (m["name"], m["check"], m["threshold"], m["direction"]) == (MEASURE, "check_accuracy", 0.8, ">=")
     # The seed reached the hidden test: the figures differ from seed to seed, within their ranges.
     assert len(set(m["reference"])) > 1 and all(0.90 <= v <= 0.95 for v in m["reference"])
     assert all(0.70 <= v <= 0.75 for v in m["mutants"]["weak"])
+    assert all(0.88 <= v <= 0.93 for v in m["alternatives"]["sum_of_parts"])
     assert m["separates"] and m["caught"] == ["weak"]
-    assert m["recommended"] == pytest.approx((min(m["reference"]) + max(m["mutants"]["weak"])) / 2)
+    # The recommendation sits between the mutant and the worst *correct* seed, here the alternative's.
+    worst_correct = min(m["reference"] + m["alternatives"]["sum_of_parts"])
+    assert worst_correct < min(m["reference"])
+    assert m["recommended"] == pytest.approx((worst_correct + max(m["mutants"]["weak"])) / 2)
+    assert m["margin"] == pytest.approx(worst_correct - 0.8)
     assert f"{MEASURE}: threshold >= 0.8; reference {min(m['reference']):.3f}" in result.output
+    assert f"alternatives' worst {worst_correct:.3f}" in result.output
     assert (folder / "calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -104,6 +115,8 @@ def test_validate_accepts_the_calibrated_threshold(calibrated, tmp_path) -> None
 @pytest.mark.parametrize(("threshold", "expected"), [
     (0.97, "the reference would fail in 3 of 3 recorded seeds (worst 0.9"),
     (0.6, "mutant weak would pass in 3 of 3 recorded seeds (best 0.7"),
+    # the reference (0.90 at worst) passes; the alternative in another style would not
+    (0.895, "alternative sum_of_parts would fail in 2 of 3 recorded seeds (worst 0.880)"),
 ])
 def test_a_threshold_moved_off_the_record_fails_validate_with_the_figures(
         calibrated, tmp_path, threshold: float, expected: str) -> None:
@@ -145,6 +158,28 @@ def test_a_record_older_than_the_mutants_fails_validate_with_the_fix(calibrated,
     assert "the mutants changed since calibration (new: ['weaker']; gone: none); rerun: medgrade calibrate " \
         "99_tiny --seeds 20" in result.output
     assert "test_skill: the mutants that must fail it are now ['weaker'], calibrated with ['weak']" in result.output
+
+
+def test_a_record_older_than_the_alternatives_fails_validate_with_the_fix(calibrated, tmp_path) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    folder = root / "source" / ASSIGNMENT / "alternatives"
+    (folder / "sum_of_parts.yaml").rename(folder / "as_product.yaml")
+    result = _run("validate", ASSIGNMENT, "--course-dir", str(root))
+    assert result.exit_code == 1, result.output
+    assert "MISMATCH" not in result.output
+    assert ("the alternatives changed since calibration (new: ['as_product']; gone: ['sum_of_parts']); rerun: "
+            "medgrade calibrate 99_tiny --seeds 20") in result.output
+
+
+def test_an_alternative_failing_a_seed_is_a_problem_naming_it() -> None:
+    m = {"name": MEASURE, "threshold": 0.8, "direction": ">=", "reference": [0.9, 0.92],
+         "alternatives": {"sequential": [0.85, 0.79]}, "mutants": {"weak": [0.7, 0.72]}}
+    record = {"seeds": 2, "seed_list": [0, 1], "alternatives": {"sequential": "nn.Sequential"},
+              "tests": {"test_skill": {"must_fail": ["weak"], "passed": {
+                  "reference": [True, True], "sequential": [True, False], "weak": [False, False]},
+                  "measurements": [analyse(m, ["weak"], 0)]}}}
+    assert m["margin"] == pytest.approx(-0.01) and m["alternatives_worst"] == 0.79
+    assert record_problems(record) == ["test_skill: alternative sequential failed in 1 of 2 seeds (seeds [1])"]
 
 
 # Assignments whose record is owed, each with the reason and the command that settles it. Strict:

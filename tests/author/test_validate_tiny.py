@@ -76,3 +76,46 @@ def test_mutant_naming_an_unknown_test_is_refused(tmp_path) -> None:
     assert result.exit_code == 2
     assert ("mutants/typo.yaml names no test test_doubel "
             "(solution cells: double, triple; tests: test_double, test_triple)") in result.output
+
+
+def _alternative(root: Path, name: str, text: str) -> None:
+    folder = root / "source" / "99_tiny" / "alternatives"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.yaml").write_text(text)
+
+
+def test_an_alternative_in_another_style_must_keep_full_marks(tmp_path) -> None:
+    root = _course(tmp_path, "2 * x", free_test=False)
+    _alternative(root, "by_addition", "style: adds x to itself\ncells:\n  double: |\n"
+                                      "    def double(x):\n        return x + x\n")
+    result = CliRunner().invoke(cli, ["validate", "99_tiny", "--course-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if line.lstrip().startswith("test "))
+    assert header.split()[-2:] == ["by_addition", "verdict"]
+    assert "by_addition: (correct, another style) adds x to itself" in result.output
+
+
+def test_an_alternative_losing_points_is_a_mismatch_naming_the_test(tmp_path) -> None:
+    # Right on the public input only: a test that rejects it would be unfair if it were correct,
+    # and here it is wrong, so validate must say which test it lost and why.
+    root = _course(tmp_path, "2 * x", free_test=False)
+    _alternative(root, "by_square", "style: squares\ncells:\n  double: |\n    def double(x):\n        return x * x\n"
+                                    "  triple: |\n    def triple(x):\n        return x + x + x\n")
+    result = CliRunner().invoke(cli, ["validate", "99_tiny", "--course-dir", str(root)])
+    assert result.exit_code == 1, result.output
+    assert "by_square: test_double scored 0, expected 2: AssertionError" in result.output
+    assert "by_square: test_triple" not in result.output  # its other cell, rewritten, keeps its points
+
+
+def test_an_alternative_naming_no_solution_cell_is_refused(tmp_path) -> None:
+    root = _course(tmp_path, "2 * x", free_test=False)
+    _alternative(root, "typo", "style: x\ncells:\n  doubel: |\n    def double(x):\n        return x + x\n")
+    result = CliRunner().invoke(cli, ["validate", "99_tiny", "--course-dir", str(root)])
+    assert result.exit_code == 2
+    assert "99_tiny/alternatives/typo.yaml names no solution cell doubel (solution cells: double, triple)" \
+        in result.output
+    _alternative(root, "typo", "style: x\ncells:\n  double: 3\n")
+    result = CliRunner().invoke(cli, ["validate", "99_tiny", "--course-dir", str(root)])
+    assert result.exit_code == 2
+    assert "99_tiny/alternatives/typo.yaml: cell double has no source (give the cell's whole code as text)" \
+        in result.output
