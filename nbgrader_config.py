@@ -14,9 +14,10 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "gradebook/feedback"
 c.CourseDirectory.db_url = "sqlite:///gradebook/gradebook.db"
-# Mutants, calibration records, notes and the feedback policy live beside the source notebook;
-# they are not released.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "mutants", "*.md", "feedback.yaml"]
+# Mutants, alternative solutions, rubrics, notes and the feedback policy live beside the source
+# notebook; they are not released (medgrade release refuses a release that holds them).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "mutants", "alternatives", "rubric.yaml",
+                            "*.md", "feedback.yaml"]
 
 # Student-facing stubs.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -22,7 +22,8 @@ from medgrade.course import Course
 from medgrade.errors import CourseError
 from medgrade.nbgrader_cli import run_nbgrader
 
-__all__ = ["ReleaseReport", "release", "generate_release", "release_problems", "scratch_course"]
+__all__ = ["AUTHOR_ONLY", "ReleaseReport", "author_only_in", "release", "generate_release", "release_problems",
+           "scratch_course"]
 
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS")
@@ -68,6 +69,15 @@ def scratch_course(course: Course, assignment: str, root: Path) -> Course:
     return scratch
 
 
+# What sits beside a source notebook for the instructor only: never part of a release.
+AUTHOR_ONLY = ("mutants", "alternatives", "rubric.yaml", "feedback.yaml")
+
+
+def author_only_in(folder: Path) -> list[str]:
+    """The instructor-only files or folders present in ``folder`` (a release)."""
+    return [name for name in AUTHOR_ONLY if (folder / name).exists()]
+
+
 def generate_release(course: Course, assignment: str, *, into: Path | None = None) -> list[Path]:
     """Run nbgrader's generate_assignment for ``assignment``; return the release notebooks.
 
@@ -88,6 +98,16 @@ def generate_release(course: Course, assignment: str, *, into: Path | None = Non
                 shutil.rmtree(into)
             shutil.copytree(scratch.release / assignment, into)
         out = into
+    leaked = author_only_in(out)
+    if leaked:  # the course's nbgrader settings copied them: take them back out, and say how to stop it
+        for name in leaked:
+            if (out / name).is_dir():
+                shutil.rmtree(out / name)
+            else:
+                (out / name).unlink()
+        raise CourseError(f"nbgrader copied {', '.join(leaked)} from source/{assignment} into the release "
+                          f"(removed again): add {', '.join(repr(n) for n in leaked)} to "
+                          "c.CourseDirectory.ignore in nbgrader_config.py")
     notebooks = sorted(out.glob("*.ipynb"))
     for nb in notebooks:
         _normalise(nb)
@@ -122,13 +142,19 @@ def release_problems(course: Course, assignment: str) -> list[str]:
     problems: list[str] = []
     committed = course.release / assignment
     with tempfile.TemporaryDirectory(prefix="medgrade-fresh-") as tmp:
-        fresh = generate_release(course, assignment, into=Path(tmp) / assignment)
+        try:
+            fresh = generate_release(course, assignment, into=Path(tmp) / assignment)
+        except CourseError as e:
+            fresh = []
+            problems.append(str(e))
         for nb in fresh:
             old = committed / nb.name
             if not old.exists():
                 problems.append(f"release/{assignment}/{nb.name} is missing")
             elif old.read_text() != nb.read_text():
                 problems.append(f"release/{assignment}/{nb.name} is stale with respect to source/")
+    problems.extend(f"release/{assignment}/{name} is the instructor's and must not be released; delete it"
+                    for name in author_only_in(committed))
     for src in course.source_notebooks(assignment):
         problems.extend(lint_notebook(src))
         rel = committed / src.name

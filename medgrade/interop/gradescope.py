@@ -146,7 +146,8 @@ def constraints_file(course: Course) -> Path:
 def _stage_course(course: Course, assignment: str, into: Path) -> None:
     for stage in (course.source, course.release):
         shutil.copytree(stage / assignment, into / stage.name / assignment,
-                        ignore=shutil.ignore_patterns("mutants", ".ipynb_checkpoints", "__pycache__"))
+                        ignore=shutil.ignore_patterns("mutants", "alternatives", ".ipynb_checkpoints",
+                                                      "__pycache__"))
     config = course.root / "nbgrader_config.py"
     if config.is_file():
         shutil.copy(config, into / "nbgrader_config.py")

@@ -59,3 +59,28 @@ def test_value_returning_check_at_end_of_test_cell_is_refused(scratch_course) ->
     (problem,) = lint_notebook(src)
     assert "test cell test_trained_accuracy ends in an expression" in problem
     assert "partial credit" in problem
+
+
+def test_instructor_only_files_never_reach_a_release(scratch_course) -> None:
+    """Alternatives are whole solutions: a course whose nbgrader settings would copy them is refused."""
+    from medgrade.author.release import generate_release
+    from medgrade.errors import CourseError
+
+    alt = scratch_course.source / "01_pytorch_basics" / "alternatives"
+    alt.mkdir(exist_ok=True)
+    (alt / "leaky.yaml").write_text("style: x\ncells:\n  grad_f: |\n    def grad_f(x): ...\n")
+    generate_release(scratch_course, "01_pytorch_basics")  # the kit's settings ignore it
+    assert not (scratch_course.release / "01_pytorch_basics" / "alternatives").exists()
+
+    config = scratch_course.root / "nbgrader_config.py"
+    config.write_text(config.read_text().replace('"alternatives", ', ""))
+    with pytest.raises(CourseError, match="nbgrader copied alternatives from source/01_pytorch_basics into the "
+                                          "release \\(removed again\\): add 'alternatives' to "
+                                          "c.CourseDirectory.ignore in nbgrader_config.py"):
+        generate_release(scratch_course, "01_pytorch_basics")
+    assert not (scratch_course.release / "01_pytorch_basics" / "alternatives").exists()
+
+    (scratch_course.release / "01_pytorch_basics" / "alternatives").mkdir()
+    problems = release_problems(scratch_course, "01_pytorch_basics")
+    assert "release/01_pytorch_basics/alternatives is the instructor's and must not be released; delete it" \
+        in problems
