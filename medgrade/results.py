@@ -1,7 +1,9 @@
 """The result model that flows grader -> gradebook -> exports, as JSON.
 
 Frozen dataclasses with a schema version. A :class:`TestResult` is one graded test (an nbgrader
-grade cell); a :class:`SubmissionResult` is one student's notebook for one assignment.
+grade cell); an :class:`AnswerResult` is one answer a person grades (a graded solution cell,
+written or code), which the engine never scores; a :class:`SubmissionResult` is one student's
+notebook for one assignment.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
-__all__ = ["SCHEMA_VERSION", "TestResult", "SubmissionResult", "Outcome", "TestStatus", "Stop"]
+__all__ = ["SCHEMA_VERSION", "TestResult", "AnswerResult", "SubmissionResult", "Outcome", "TestStatus", "AnswerStatus",
+           "Stop"]
 
 SCHEMA_VERSION = 1
 
@@ -19,6 +22,8 @@ SCHEMA_VERSION = 1
 # graded at all (invalid notebook, missing file) and scores zero with the reason in `message`.
 Outcome = Literal["graded", "error"]
 TestStatus = Literal["passed", "failed", "not_run"]
+# unanswered: left as released (nbgrader's determine_grade gives it 0); awaiting: a TA grades it
+AnswerStatus = Literal["unanswered", "awaiting"]
 
 
 class Stop(str, Enum):
@@ -66,6 +71,25 @@ class TestResult:
 
 
 @dataclass(frozen=True)
+class AnswerResult:
+    """An answer a person grades: the engine only says whether there is one to grade.
+
+    Its score is the TA's, kept in nbgrader's gradebook (formgrader or ``medgrade rubric record``).
+    """
+
+    grade_id: str
+    max_points: float
+    status: AnswerStatus
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AnswerResult:
+        return cls(str(d["grade_id"]), float(d["max_points"]), d["status"])
+
+
+@dataclass(frozen=True)
 class SubmissionResult:
     """The verdict on one submission; ``tests`` is ordered as in the notebook."""
 
@@ -79,19 +103,28 @@ class SubmissionResult:
     findings: tuple[str, ...] = ()
     # Hash of the submission, the assignment and the profile: unchanged means no regrade.
     fingerprint: str = ""
+    # The answers a person grades, in notebook order: never scored here (see AnswerResult).
+    answers: tuple[AnswerResult, ...] = ()
     schema_version: int = field(default=SCHEMA_VERSION)
 
     @property
     def score(self) -> float:
+        """The automatic points: the tests' (manual points are the TA's, in the gradebook)."""
         return sum(t.points for t in self.tests)
 
     @property
     def max_score(self) -> float:
+        """The tests' maximum; :attr:`manual_max` is the rest of the assignment's points."""
         return sum(t.max_points for t in self.tests)
+
+    @property
+    def manual_max(self) -> float:
+        return sum(a.max_points for a in self.answers)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["tests"] = [t.to_dict() for t in self.tests]
+        d["answers"] = [a.to_dict() for a in self.answers]
         d["score"] = self.score
         d["max_score"] = self.max_score
         return d
@@ -115,4 +148,5 @@ class SubmissionResult:
             seconds=float(d.get("seconds", 0.0)),
             findings=tuple(d.get("findings", ())),
             fingerprint=d.get("fingerprint", ""),
+            answers=tuple(AnswerResult.from_dict(a) for a in d.get("answers", ())),
         )

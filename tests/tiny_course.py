@@ -57,7 +57,7 @@ def release_course(root: Path, assignment: str, notebook: str, cells: list, *, f
     """
     from medgrade.cli.main import cli
 
-    (root / "source" / assignment).mkdir(parents=True)
+    (root / "source" / assignment).mkdir(parents=True, exist_ok=True)
     (root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -16,6 +16,7 @@ from medgrade.author.alternatives import Alternative, alternative_student, load_
 from medgrade.author.columns import BLANK, REFERENCE, full_points, mutant_student, place_columns
 from medgrade.author.mutants import Mutant, load_mutants
 from medgrade.author.records import load_record, provisional_note, record_name
+from medgrade.author.rubric import rubric_problems
 from medgrade.author.thresholds import (
     drift_problems,
     measured_for,
@@ -144,6 +145,7 @@ def validate_assignment(
                               data_root=calibration_root(present_root(), 0), workers=len(slots), slots=slots,
                               unconfined=unconfined)
         problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
+        problems += rubric_problems(course, assignment)
         problems += calibration_problems(course, assignment, scratch, profile)
     note = provisional_note(course, assignment, profile)
     by_student = {r.student: r for r in results}

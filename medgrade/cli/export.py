@@ -8,7 +8,7 @@ import click
 
 from medgrade.cli.options import course_dir_option
 from medgrade.course import Course
-from medgrade.gradebook.exports import gradescope_csv, nbgrader_csv
+from medgrade.gradebook.exports import awaiting_grading, gradescope_csv, nbgrader_csv
 
 _FORMATS = {"gradescope-csv": gradescope_csv, "nbgrader-csv": nbgrader_csv}
 
@@ -27,3 +27,8 @@ def export(assignment: str, fmt: str, output: str | None, course_dir: str | None
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(text)
     click.echo(f"wrote {len(text.splitlines()) - 1} row(s) to {dest}")
+    waiting = awaiting_grading(course, assignment)
+    if waiting:
+        click.echo(f"note: {sum(waiting.values())} written answer(s) of {len(waiting)} student(s) await grading; "
+                   f"their points are not in the totals yet (medgrade rubric sheet {assignment}, or formgrader)",
+                   err=True)

@@ -55,11 +55,12 @@ def _register() -> None:
     from medgrade.cli.grade import grade
     from medgrade.cli.quickstart import quickstart
     from medgrade.cli.release import release
+    from medgrade.cli.rubric import rubric
     from medgrade.cli.similarity import similarity
     from medgrade.cli.validate import validate
 
-    for command in (quickstart, doctor, release, validate, calibrate, grade, demo, data, check, feedback, similarity,
-                    export, export_autograder):
+    for command in (quickstart, doctor, release, validate, calibrate, grade, demo, data, check, feedback, rubric,
+                    similarity, export, export_autograder):
         cli.add_command(command)
 
 

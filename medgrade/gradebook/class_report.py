@@ -13,8 +13,11 @@ from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
+from medgrade.author.rubric import Question
 from medgrade.gradebook import plots
+from medgrade.gradebook.answers_html import answers_summary, score_line
 from medgrade.gradebook.html import STATUS_CLASS, esc, img, page, table
+from medgrade.gradebook.manual import ManualGrade
 from medgrade.results import Stop, SubmissionResult, TestResult
 
 __all__ = ["CAUSES", "failure_cause", "integrity_flags", "render_class_report"]
@@ -48,15 +51,18 @@ def integrity_flags(result: SubmissionResult) -> list[str]:
     return [f for f in result.findings if _INTEGRITY.search(f)]
 
 
-def _summary(results: list[SubmissionResult]) -> str:
-    scores = [r.score for r in results]
-    top = max((r.max_score for r in results), default=0.0)
+def _summary(results: list[SubmissionResult], manual: dict[str, list[ManualGrade]]) -> str:
+    """Scores are the tests' points plus the TA's where entered (answers awaiting grading add 0)."""
+    scores = [r.score + sum(g.score or 0.0 for g in manual.get(r.student, [])) for r in results]
+    top = max((r.max_score + sum(g.max_points for g in manual.get(r.student, [])) for r in results), default=0.0)
     mean = sum(scores) / len(scores)
     median = statistics.median(scores)
+    waiting = sum(g.awaiting for gs in manual.values() for g in gs)
     return (f"<p>{len(results)} submissions &middot; mean {mean:.1f} / {top:g} &middot; median {median:g} "
             f"&middot; full marks {sum(s == top for s in scores)} &middot; not gradable "
-            f"{sum(r.outcome == 'error' for r in results)}</p>" + img(plots.score_histogram(scores, top),
-                                                                       "score distribution"))
+            f"{sum(r.outcome == 'error' for r in results)}"
+            + (f" &middot; answers awaiting grading {waiting}" if waiting else "") + "</p>"
+            + img(plots.score_histogram(scores, top), "score distribution"))
 
 
 def _pass_rates(results: list[SubmissionResult]) -> str:
@@ -96,10 +102,12 @@ def _link(student: str) -> str:
     return f'<a href="{quote(student)}.html">{esc(student)}</a>'
 
 
-def _students(results: list[SubmissionResult], slowest: int) -> str:
+def _students(results: list[SubmissionResult], slowest: int, manual: dict[str, list[ManualGrade]]) -> str:
+    def score(r: SubmissionResult) -> str:
+        return score_line(r.score, r.max_score, manual.get(r.student, []))
     slow = sorted(results, key=lambda r: r.seconds, reverse=True)[:slowest]
-    slow_rows = [[_link(r.student), f"{r.seconds:.1f} s", f"{r.score:g} / {r.max_score:g}"] for r in slow]
-    rows = [[_link(r.student), f"{r.score:g} / {r.max_score:g}",
+    slow_rows = [[_link(r.student), f"{r.seconds:.1f} s", score(r)] for r in slow]
+    rows = [[_link(r.student), score(r),
              f'<span class="{STATUS_CLASS[r.outcome]}">{esc(r.outcome)}</span>', f"{r.seconds:.1f} s",
              esc((r.message or "").splitlines()[0] if r.message else "")] for r in results]
     return (f"<h2>Slowest submissions</h2>{table(['student', 'time', 'score'], slow_rows, numeric=(1, 2))}"
@@ -107,7 +115,8 @@ def _students(results: list[SubmissionResult], slowest: int) -> str:
 
 
 def render_class_report(assignment: str, results: list[SubmissionResult], *, slowest: int = 5,
-                        similarity: dict[str, Any] | None = None) -> str:
+                        similarity: dict[str, Any] | None = None, manual: dict[str, list[ManualGrade]] | None = None,
+                        rubric: dict[str, Question] | None = None) -> str:
     """The whole report page; links point at ``<student>.html`` in the same folder.
 
     ``similarity`` is the class similarity run's summary (``gradebook/integrity/A/similarity.json``):
@@ -115,6 +124,8 @@ def render_class_report(assignment: str, results: list[SubmissionResult], *, slo
     """
     from medgrade.gradebook.similarity_pages import similarity_section
 
-    body = (f"<h1>{esc(assignment)}: class report</h1>" + _summary(results) + _pass_rates(results)
-            + _causes(results) + similarity_section(similarity, assignment) + _students(results, slowest))
+    manual = manual or {}
+    body = (f"<h1>{esc(assignment)}: class report</h1>" + _summary(results, manual) + _pass_rates(results)
+            + _causes(results) + answers_summary(manual, rubric or {}) + similarity_section(similarity, assignment)
+            + _students(results, slowest, manual))
     return page(f"{assignment} class report", body)

@@ -3,9 +3,10 @@
 Gradescope's "Upload scores" CSV (chosen format): one row per student with the columns
 ``Name, SID, Email, Total Score``; Gradescope matches rows to its roster by Email or SID. SID is
 the medgrade student id (the folder under ``submitted/``); Name and Email come from nbgrader's
-gradebook when it holds them (empty otherwise). Scores come from the result JSON files under
-``gradebook/results/<assignment>/``. The nbgrader CSV is nbgrader's own ``export``, limited to
-the assignment.
+gradebook when it holds them (empty otherwise). The total is the tests' points, from the result
+JSON files under ``gradebook/results/<assignment>/``, plus the points a TA gave the written
+answers in nbgrader's gradebook (an answer awaiting grading adds nothing yet). The nbgrader CSV
+is nbgrader's own ``export``, limited to the assignment (it adds the TA's points itself).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 
 from medgrade.course import Course
 from medgrade.errors import MedgradeError
+from medgrade.gradebook.manual import manual_grades, total_score
 from medgrade.nbgrader_cli import run_nbgrader
 from medgrade.results import SubmissionResult
 
-__all__ = ["GRADESCOPE_COLUMNS", "gradescope_csv", "load_results", "nbgrader_csv"]
+__all__ = ["GRADESCOPE_COLUMNS", "awaiting_grading", "gradescope_csv", "load_results", "nbgrader_csv"]
 
 GRADESCOPE_COLUMNS = ("Name", "SID", "Email", "Total Score")
 
@@ -49,10 +51,20 @@ def gradescope_csv(course: Course, assignment: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(GRADESCOPE_COLUMNS)
-    for r in load_results(course, assignment):
+    results = load_results(course, assignment)
+    manual = manual_grades(course, assignment, results)
+    for r in results:
         name, email = roster.get(r.student, ("", ""))
-        writer.writerow([name or r.student, r.student, email, f"{r.score:g}"])
+        total, _ = total_score(r, manual.get(r.student, []))
+        writer.writerow([name or r.student, r.student, email, f"{total:g}"])
     return out.getvalue()
+
+
+def awaiting_grading(course: Course, assignment: str) -> dict[str, int]:
+    """student -> how many of their answers await a TA's grade (their points are not in a total yet)."""
+    results = load_results(course, assignment)
+    manual = manual_grades(course, assignment, results)
+    return {s: n for s, gs in manual.items() if (n := sum(g.awaiting for g in gs))}
 
 
 def nbgrader_csv(course: Course, assignment: str) -> str:

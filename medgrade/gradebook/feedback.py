@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medgrade.author.rubric import Question, answer_cells, load_rubric
 from medgrade.course import Course
 from medgrade.errors import UsageError
+from medgrade.gradebook.answers_html import answers_section, score_line
 from medgrade.gradebook.evidence import draw, read_evidence
 from medgrade.gradebook.html import STATUS_CLASS, esc, img, page
+from medgrade.gradebook.manual import ManualGrade, evidence_text, manual_grades, student_cells
 from medgrade.grading.engine import atomic_write
 from medgrade.grading.scrub import NO_HIDDEN, Hidden, scrub
 from medgrade.results import SubmissionResult, TestResult
@@ -74,18 +77,22 @@ def _scrubbed(record: dict[str, Any], hidden: Hidden) -> dict[str, Any]:
 
 
 def render_feedback(result: SubmissionResult, sources: dict[str, str],
-                    evidence: dict[str, list[dict[str, Any]]], hidden: dict[str, Hidden] | None = None) -> str:
+                    evidence: dict[str, list[dict[str, Any]]], hidden: dict[str, Hidden] | None = None,
+                    manual: list[ManualGrade] | None = None, rubric: dict[str, Question] | None = None,
+                    answer_evidence: dict[str, str] | None = None) -> str:
     """The feedback page of one submission. ``sources`` is what the policy allows to show.
 
     ``hidden`` (by grade id) is scrubbed from every text the kernel could have made: the
     messages, and the labels and titles of the plots it published (drawn into the images).
+    ``manual`` holds the TA's grades of the written answers (:mod:`medgrade.gradebook.manual`).
     """
+    manual = manual or []
     hidden = hidden or {}
     evidence = {gid: [_scrubbed(record, hidden.get(gid, NO_HIDDEN)) for record in records]
                 for gid, records in evidence.items()}
     r = result
     head = [f"<h1>{esc(r.assignment)}: feedback for {esc(r.student)}</h1>",
-            f'<p>Score <strong>{r.score:g} / {r.max_score:g}</strong> &middot; '
+            f'<p>Score <strong>{score_line(r.score, r.max_score, manual)}</strong> &middot; '
             f'<span class="{STATUS_CLASS[r.outcome]}">{esc(r.outcome)}</span> &middot; '
             f'graded in {r.seconds:.1f} s</p>']
     if r.message:
@@ -101,7 +108,20 @@ def render_feedback(result: SubmissionResult, sources: dict[str, str],
                 "unless your instructor released them.</p>")
     tests = [_test_section(t, sources.get(t.grade_id, ""), evidence.get(t.grade_id, []),
                            hidden.get(t.grade_id, NO_HIDDEN)) for t in r.tests]
-    return page(f"{r.assignment} feedback: {r.student}", "\n".join(head + tests))
+    written = answers_section(manual, rubric or {}, answer_evidence or {})
+    return page(f"{r.assignment} feedback: {r.student}", "\n".join([*head, *tests, written]))
+
+
+def _answer_evidence(course: Course, assignment: str, r: SubmissionResult,
+                     rubric: dict[str, Question]) -> dict[str, str]:
+    """By answer: the text of the evidence cells its rubric names, from the student's graded notebook."""
+    cells = answer_cells(course, assignment)
+    out = {}
+    for a in r.answers:
+        if a.grade_id in rubric and a.grade_id in cells:
+            out[a.grade_id] = evidence_text(rubric[a.grade_id],
+                                            student_cells(course, assignment, r.student, cells[a.grade_id][0]))
+    return out
 
 
 def write_feedback(course: Course, assignment: str, *, now: dt.datetime | None = None) -> FeedbackOutput:
@@ -119,12 +139,15 @@ def write_feedback(course: Course, assignment: str, *, now: dt.datetime | None =
     sources = shown_sources(course, assignment, load_visibility(course, assignment), when)
     hidden = hidden_sources(course, assignment)
     folder = feedback_dir(course, assignment)
+    manual, rubric = manual_grades(course, assignment, results), load_rubric(course, assignment)
     pages = []
     for r in results:
         graded = sorted((course.autograded / r.student / assignment).glob("*.ipynb"))
         dest = folder / f"{r.student}.html"
-        atomic_write(dest, render_feedback(r, sources, read_evidence(graded), hidden))
+        atomic_write(dest, render_feedback(r, sources, read_evidence(graded), hidden, manual.get(r.student, []),
+                                           rubric, _answer_evidence(course, assignment, r, rubric)))
         pages.append(dest)
     report = folder / "index.html"
-    atomic_write(report, render_class_report(assignment, results, similarity=read_summary(course, assignment)))
+    atomic_write(report, render_class_report(assignment, results, similarity=read_summary(course, assignment),
+                                             manual=manual, rubric=rubric))
     return FeedbackOutput(folder, tuple(pages), report)

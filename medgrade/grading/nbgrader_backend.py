@@ -18,15 +18,16 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import MissingEntry
+from nbgrader.utils import determine_grade
 
 from medgrade.course import Course, kernel_env
 from medgrade.errors import SubmissionError
 from medgrade.grading.intake import check_submission
 from medgrade.nbgrader_cli import run_nbgrader
 from medgrade.profiles import Profile
-from medgrade.results import Stop, SubmissionResult, TestResult, TestStatus
+from medgrade.results import AnswerResult, Stop, SubmissionResult, TestResult, TestStatus
 
-__all__ = ["autograde_class", "grade_cells", "manual_cells"]
+__all__ = ["answer_results", "autograde_class", "grade_cells", "manual_cells"]
 
 Progress = Callable[[int, int, SubmissionResult], None]
 
@@ -52,6 +53,21 @@ def manual_cells(notebook: Path) -> set[str]:
     return {str(meta["grade_id"]) for cell in nb.cells
             if (meta := cell.metadata.get("nbgrader", {})).get("grade") and meta.get("solution")
             and cell.cell_type == "code"}
+
+
+def answer_results(nb: nbformat.NotebookNode) -> list[AnswerResult]:
+    """Each answer a person grades (a graded solution cell, written or code) in an executed notebook.
+
+    Never a score: nbgrader's ``determine_grade`` says only whether the cell is as released
+    (unanswered, worth 0) or holds an answer that awaits a TA.
+    """
+    out = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and meta.get("solution"):
+            auto, max_points = determine_grade(cell)
+            out.append(AnswerResult(str(meta["grade_id"]), max_points, "unanswered" if auto == 0 else "awaiting"))
+    return out
 
 
 def _errors(autograded: Path) -> dict[str, tuple[str, str]]:

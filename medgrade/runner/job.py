@@ -20,9 +20,9 @@ from medgrade.data.heldout import kernel_masks
 from medgrade.errors import SubmissionError
 from medgrade.grading.intake import check_submission
 from medgrade.grading.integrity import scan_notebook
-from medgrade.grading.nbgrader_backend import grade_cells, manual_cells
+from medgrade.grading.nbgrader_backend import answer_results, grade_cells, manual_cells
 from medgrade.profiles import Profile
-from medgrade.results import Stop, SubmissionResult, TestResult, TestStatus
+from medgrade.results import AnswerResult, Stop, SubmissionResult, TestResult, TestStatus
 from medgrade.runner.execute import execute
 from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.prepare import prepare
@@ -118,6 +118,7 @@ def run_job(job: Job) -> JobOutput:
         return JobOutput(result, {})
     sandbox = find_sandbox(unconfined=job.unconfined)
     tests: list[TestResult] = []
+    answers: list[AnswerResult] = []
     findings: list[str] = [f for f in [sandbox.finding()] if f]
     autograded: dict[str, str] = {}
     release_dir = course.release / job.assignment
@@ -128,10 +129,10 @@ def run_job(job: Job) -> JobOutput:
                            nbformat.read(release_dir / src.name, as_version=4), notebooks[src.name])
         findings.extend(f"{src.name}: {f}" for f in prepared.findings)
         findings.extend(f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(src)))
-        answers = {spec.answers for t in prepared.tests for spec in t.judges}  # read from the source by prepare
+        keys = {spec.answers for t in prepared.tests for spec in t.judges}  # read from the source by prepare
         masked = data_masks(job.data_root, sandbox.confined)
-        if answers and not masked:
-            findings.append(f"{src.name}: the labels of {', '.join(sorted(answers))} were readable by the kernel "
+        if keys and not masked:
+            findings.append(f"{src.name}: the labels of {', '.join(sorted(keys))} were readable by the kernel "
                             "(withholding them needs the sandbox and the data root)")
         with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=private_dir("sandboxes")) as tmp:
             kernel = open_kernel(course, Path(tmp), sandbox, profile, aux, job.data_root, masked, current_slot(),
@@ -150,7 +151,8 @@ def run_job(job: Job) -> JobOutput:
             o = run.outcomes[t.grade_id]
             tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,
                                     o.status, o.message, o.stop, o.error))  # type: ignore[arg-type]
+        answers.extend(answer_results(run.notebook))
         autograded[src.name] = nbformat.writes(run.notebook)
     result = SubmissionResult(job.student, job.assignment, "graded", tuple(tests), seconds=time.monotonic() - start,
-                              findings=tuple(findings), fingerprint=job.fingerprint)
+                              findings=tuple(findings), fingerprint=job.fingerprint, answers=tuple(answers))
     return JobOutput(result, autograded)
