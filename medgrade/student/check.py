@@ -23,6 +23,7 @@ import nbformat
 from medgrade.course import Course
 from medgrade.errors import SubmissionError, UsageError
 from medgrade.grading.intake import check_submission
+from medgrade.grading.nbgrader_backend import answer_results
 from medgrade.profiles import Profile
 from medgrade.results import Stop
 from medgrade.runner.confine import Sandbox
@@ -133,11 +134,17 @@ def run_check(
         problems.append(f"{run.stopped}: the grader stops there too, and later tests score zero")
     problems.extend(f"{f}; the grader would see it too and your TA would review it" for f in run.findings)
     hidden_only = _hidden_only(release)
+    answers = answer_results(run.notebook)  # a TA grades these: never a test here either
     tests = tuple(CheckedTest(t.grade_id, t.points, "hidden", "the whole test is hidden: it runs only at grading")
                   if t.grade_id in hidden_only and run.outcomes[t.grade_id].status == "passed"
                   else CheckedTest(t.grade_id, t.points, run.outcomes[t.grade_id].status,
-                                   run.outcomes[t.grade_id].message) for t in prepared.tests)
-    notes: tuple[str, ...] = (f"ran in {run.seconds:.1f} s of the {profile.notebook_budget} s notebook budget",)
+                                   run.outcomes[t.grade_id].message)
+                  for t in prepared.tests if t.grade_id not in {a.grade_id for a in answers})
+    notes: tuple[str, ...] = tuple(
+        f"written answer {a.grade_id} ({a.max_points:g} points): "
+        + ("still as released; write it before you submit (left as it is, it scores 0)" if a.status == "unanswered"
+           else "your teaching assistant grades it with a rubric after the deadline") for a in answers)
+    notes += (f"ran in {run.seconds:.1f} s of the {profile.notebook_budget} s notebook budget",)
     if not sandbox.confined:
         notes += ("ran without the grader's sandbox (--unconfined): the grader runs it sandboxed, where code "
                   "that reads the course or the network fails",)

@@ -227,3 +227,16 @@ def test_validate_requires_a_rubric_for_every_written_answer(tmp_path) -> None:
     release = nbformat.read(root / "release" / ASSIGNMENT / "tiny.ipynb", as_version=4)
     assert MODEL_ANSWER not in "".join(c.source for c in release.cells)
     assert not (root / "release" / ASSIGNMENT / "rubric.yaml").exists()
+
+
+def test_a_student_check_says_which_written_answers_are_still_blank(graded) -> None:
+    """medgrade check lists a written answer as the TA's, never as a test passed, and flags a blank one."""
+    for student, note in [("ben", "written answer explain_double (3 points): still as released; write it before "
+                                  "you submit (left as it is, it scores 0)"),
+                          ("ana", "written answer explain_double (3 points): your teaching assistant grades it "
+                                  "with a rubric after the deadline")]:
+        notebook = graded / "submitted" / student / ASSIGNMENT / "tiny.ipynb"
+        result = CliRunner().invoke(cli, ["check", str(notebook), "--course-dir", str(graded)])
+        assert result.exit_code == 0, result.output
+        assert note in result.output
+        assert "  explain_double " not in result.output  # no line of the test table
