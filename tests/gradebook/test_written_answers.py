@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import nbformat
@@ -60,6 +62,10 @@ def _course(root: Path) -> Path:
     (root / "source" / ASSIGNMENT).mkdir(parents=True)
     (root / "source" / ASSIGNMENT / "rubric.yaml").write_text(RUBRIC)  # before the release: it must stay out
     return release_course(root, ASSIGNMENT, "tiny.ipynb", cells)
+
+
+def course_db(root: Path):
+    return closing(sqlite3.connect(root / "gradebook" / "gradebook.db"))
 
 
 def _cli(root: Path, *args: str):
@@ -240,3 +246,24 @@ def test_a_student_check_says_which_written_answers_are_still_blank(graded) -> N
         assert result.exit_code == 0, result.output
         assert note in result.output
         assert "  explain_double " not in result.output  # no line of the test table
+
+
+def test_a_manually_graded_code_cell_is_never_awarded_for_running(tmp_path) -> None:
+    """nbgrader's graded solution code cell is an answer a person grades: running cleanly earns nothing."""
+    code_answer = cell("def plot_it():\n    ### BEGIN SOLUTION\n    return 'a plot'\n    ### END SOLUTION",
+                       "plot_answer", solution=True, points=2)
+    root = release_course(tmp_path / "course", ASSIGNMENT, "tiny.ipynb", [
+        cell("import sys", "setup", locked=True), code_answer,
+        cell("assert True", "test_free", points=1)])
+    (root / "source" / ASSIGNMENT / "rubric.yaml").write_text(
+        "plot_answer:\n  criteria:\n    - {id: plots, points: 2, description: draws the plot}\n")
+    submit(root, "dee", {"plot_answer": "def plot_it():\n    return 'my plot'"})
+    grade_class(Course(root), ASSIGNMENT, ["dee"], profile=TINY_PROFILE, data_root=None, workers=1)
+    (result,) = _results(root).values()
+    assert [t["grade_id"] for t in result["tests"]] == ["test_free"]
+    assert (result["score"], result["answers"]) == (1.0, [
+        {"grade_id": "plot_answer", "max_points": 2.0, "status": "awaiting"}])
+    with course_db(root) as db:
+        assert db.execute("SELECT auto_score, manual_score, needs_manual_grade FROM grade JOIN base_cell "
+                          "ON grade.cell_id = base_cell.id WHERE base_cell.name = 'plot_answer'").fetchall() == [
+            (None, None, 1)]
