@@ -55,6 +55,11 @@ EXPECT = {
     ".venv/bin/medgrade feedback 01_pytorch_basics": r"wrote 1 feedback page\(s\)",
     ".venv/bin/medgrade export 01_pytorch_basics --format gradescope-csv": r"wrote 1 row\(s\)",
     ".venv/bin/medgrade data verify": r"ok: all generated datasets match",
+    ".venv/bin/medgrade rubric sheet 01_pytorch_basics": r"wrote \S+/gradebook/rubric/01_pytorch_basics/"
+                                                         r"confusion_reading\.csv",
+    # ada's answer awaits a TA: a sheet written but not filled in records nothing and says so
+    ".venv/bin/medgrade rubric record 01_pytorch_basics gradebook/rubric/01_pytorch_basics/confusion_reading.csv":
+        r"recorded 0 grade\(s\) of confusion_reading from \S+; 1 blank row\(s\) left to grade",
 }
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("engine")]

@@ -112,6 +112,9 @@ def test_the_engine_never_scores_a_written_answer(graded) -> None:
 
 def test_awaiting_answers_add_nothing_to_exports_and_show_on_the_pages(graded, tmp_path) -> None:
     root = Path(shutil.copytree(graded, tmp_path / "course"))
+    result = _cli(root, "grade", ASSIGNMENT, "--student", "ana")
+    assert (f"1 written answer(s) await a TA (scores above are the tests' points): medgrade rubric sheet "
+            f"{ASSIGNMENT}, or nbgrader formgrader") in result.output
     result = _cli(root, "export", ASSIGNMENT, "--format", "gradescope-csv", "-o", str(tmp_path / "gs.csv"))
     assert result.exit_code == 0, result.output
     assert "note: 2 written answer(s) of 2 student(s) await grading; their points are not in the totals yet " \
@@ -176,6 +179,7 @@ def test_a_grading_sheet_round_trips_into_nbgrader_exports_and_feedback(graded, 
                                                                                   "Well argued.")
     result = _cli(root, "grade", ASSIGNMENT, "--force")
     assert result.exit_code == 0, result.output
+    assert "await a TA" not in result.output  # both answers written are graded now
     _cli(root, "export", ASSIGNMENT, "--format", "gradescope-csv", "-o", str(tmp_path / "gs2.csv"))
     assert [(r["SID"], r["Total Score"]) for r in csv.DictReader((tmp_path / "gs2.csv").open())] == [
         ("ana", "5"), ("ben", "2"), ("cy", "1")]
