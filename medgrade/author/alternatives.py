@@ -21,11 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from medgrade.author.mutants import load_mutants, solution_and_test_ids
+from medgrade.author.mutants import load_mutants, read_yaml, solution_and_test_ids
 from medgrade.course import Course
 from medgrade.errors import CourseError
 
@@ -46,10 +43,7 @@ def alternative_student(name: str) -> str:
 
 def _parse(path: Path) -> Alternative:
     where = f"{path.parent.parent.name}/alternatives/{path.name}"
-    try:
-        raw: Any = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise CourseError(f"{where}: not valid YAML: {e}") from e
+    raw = read_yaml(path, where)
     cells = raw.get("cells") if isinstance(raw, dict) else None
     if not isinstance(raw, dict) or not isinstance(raw.get("style"), str) or not isinstance(cells, dict) or not cells:
         raise CourseError(f"{where}: needs a 'style' sentence and 'cells', a map from solution cell grade ids "

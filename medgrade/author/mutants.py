@@ -30,7 +30,7 @@ import yaml
 from medgrade.course import Course
 from medgrade.errors import CourseError
 
-__all__ = ["Edit", "Mutant", "load_mutants", "solution_and_test_ids", "completed_notebook", "apply_edits",
+__all__ = ["Edit", "Mutant", "load_mutants", "read_yaml", "solution_and_test_ids", "completed_notebook", "apply_edits",
            "replace_cells", "write_submission"]
 
 MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
@@ -51,12 +51,17 @@ class Mutant:
     expected: dict[str, float] = field(default_factory=dict)
 
 
-def _parse(path: Path) -> Mutant:
-    where = f"{path.parent.parent.name}/mutants/{path.name}"
+def read_yaml(path: Path, where: str) -> Any:
+    """An author's YAML file (a mutant, an alternative, a rubric); invalid YAML is refused naming ``where``."""
     try:
-        raw: Any = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise CourseError(f"{where}: not valid YAML: {e}") from e
+
+
+def _parse(path: Path) -> Mutant:
+    where = f"{path.parent.parent.name}/mutants/{path.name}"
+    raw = read_yaml(path, where)
     if not isinstance(raw, dict) or not isinstance(raw.get("bug"), str) or not raw.get("edits"):
         raise CourseError(f"{where}: needs a 'bug' sentence and a non-empty 'edits' list")
     edits = []

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import yaml
 
+from medgrade.author.mutants import read_yaml
 from medgrade.course import Course
 from medgrade.errors import CourseError
 
@@ -93,10 +93,7 @@ def load_rubric(course: Course, assignment: str) -> dict[str, Question]:
     path = course.source / assignment / RUBRIC
     if not path.is_file():
         return {}
-    try:
-        raw: Any = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise CourseError(f"{assignment}/{RUBRIC}: not valid YAML: {e}") from e
+    raw = read_yaml(path, f"{assignment}/{RUBRIC}")
     if raw is None:
         return {}
     if not isinstance(raw, dict):
