@@ -172,23 +172,29 @@ def _leaks(source: Path, released: Path) -> list[str]:
     """Solution code or hidden tests of ``source`` that appear in ``released``.
 
     A line counts as leaked when it appears in the release but only inside a solution or
-    hidden-test region of the source (lines the public part also has are not secrets).
+    hidden-test region of the source, or a written answer's model answer (a markdown solution
+    cell is all answer); lines the public part also has are not secrets.
     """
     text = "\n".join(c.source for c in nbformat.read(released, as_version=4).cells)
     found = [f"{released.name} contains the marker {m!r}" for m in LEAK_MARKERS if m in text]
-    cells = [c.source for c in nbformat.read(source, as_version=4).cells]
+    source_cells = nbformat.read(source, as_version=4).cells
+    answers = [c.source for c in source_cells
+               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    cells = [c.source for c in source_cells
+             if not (c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution"))]
     public = {
         line.strip()
         for src in cells
         for line in HIDDEN_REGION.sub("", SOLUTION_REGION.sub("", src)).splitlines()
     }
     released_lines = {line.strip() for line in text.splitlines()}
-    for kind, pattern in (("solution code", SOLUTION_REGION), ("hidden test code", HIDDEN_REGION)):
-        for src in cells:
-            for region in pattern.findall(src):
-                for line in region.splitlines():
-                    secret = line.strip()
-                    if (len(secret) > 12 and not secret.startswith("#")
-                            and secret in released_lines and secret not in public):
-                        found.append(f"{released.name} contains {kind}: {secret!r}")
+    for kind, regions in (("solution code", [r for src in cells for r in SOLUTION_REGION.findall(src)]),
+                          ("hidden test code", [r for src in cells for r in HIDDEN_REGION.findall(src)]),
+                          ("a model answer", answers)):
+        for region in regions:
+            for line in region.splitlines():
+                secret = line.strip()
+                if (len(secret) > 12 and not secret.startswith("#")
+                        and secret in released_lines and secret not in public):
+                    found.append(f"{released.name} contains {kind}: {secret!r}")
     return found

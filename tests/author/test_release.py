@@ -84,3 +84,18 @@ def test_instructor_only_files_never_reach_a_release(scratch_course) -> None:
     problems = release_problems(scratch_course, "01_pytorch_basics")
     assert "release/01_pytorch_basics/alternatives is the instructor's and must not be released; delete it" \
         in problems
+
+
+def test_a_leaked_model_answer_is_reported(scratch_course) -> None:
+    """A written answer's markdown cell is all answer: its text in the release is a leak."""
+    source = nbformat.read(scratch_course.source / "01_pytorch_basics" / "pytorch_basics.ipynb", as_version=4)
+    (model,) = [c.source for c in source.cells
+                if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    line = max(model.splitlines(), key=len).strip()
+    rel = scratch_course.release / "01_pytorch_basics" / "pytorch_basics.ipynb"
+    nb = nbformat.read(rel, as_version=4)
+    stub = next(c for c in nb.cells if c.source == "YOUR ANSWER HERE")
+    stub.source = model
+    nbformat.write(nb, rel)
+    assert f"pytorch_basics.ipynb contains a model answer: {line!r}" in release_problems(scratch_course,
+                                                                                          "01_pytorch_basics")
