@@ -64,6 +64,8 @@ def write_sheets(course: Course, assignment: str, questions: tuple[str, ...] = (
     """One sheet (and its guide) per question; marks already recorded are filled in again."""
     rubric, cells = load_rubric(course, assignment), answer_cells(course, assignment)
     chosen = list(questions) or list(cells)
+    if not chosen:
+        raise UsageError(f"{assignment} has no answer a person grades (no graded solution cell): nothing to sheet")
     for name in chosen:
         if name not in cells:
             raise UsageError(f"{assignment} has no answer {name!r} to grade (answers: {', '.join(cells) or 'none'})")

@@ -21,7 +21,7 @@ from nbformat.v4 import new_markdown_cell
 from medgrade.cli.main import cli
 from medgrade.course import Course
 from medgrade.grading.engine import grade_class
-from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, cell, release_course, submit
+from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, cell, make_course, release_course, submit
 
 pytestmark = pytest.mark.xdist_group("engine")
 
@@ -271,3 +271,10 @@ def test_a_manually_graded_code_cell_is_never_awarded_for_running(tmp_path) -> N
         assert db.execute("SELECT auto_score, manual_score, needs_manual_grade FROM grade JOIN base_cell "
                           "ON grade.cell_id = base_cell.id WHERE base_cell.name = 'plot_answer'").fetchall() == [
             (None, None, 1)]
+
+
+def test_sheets_of_an_assignment_without_written_answers_are_refused_with_the_reason(tmp_path) -> None:
+    root = make_course(tmp_path / "course")
+    result = _cli(root, "rubric", "sheet", ASSIGNMENT)
+    assert result.exit_code == 2
+    assert f"{ASSIGNMENT} has no answer a person grades (no graded solution cell): nothing to sheet" in result.output
