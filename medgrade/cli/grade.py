@@ -6,6 +6,7 @@ import click
 
 from medgrade.cli.options import course_dir_option, profile_option, unconfined_option
 from medgrade.course import Course
+from medgrade.gradebook.manual import manual_grades
 from medgrade.grading.report import grade_and_report
 from medgrade.profiles import get_profile
 
@@ -51,6 +52,10 @@ def grade(
     if engine == "nbgrader":
         click.echo(NOT_TAMPER_RESISTANT, err=True)
     devices = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
-    grade_and_report(course, assignment, list(students), profile=get_profile(profile), workers=workers,
-                     force=force, engine=engine, gpus=devices, slots_per_gpu=slots_per_gpu, scheduler=scheduler,
-                     unconfined=unconfined)
+    results = grade_and_report(course, assignment, list(students), profile=get_profile(profile), workers=workers,
+                               force=force, engine=engine, gpus=devices, slots_per_gpu=slots_per_gpu,
+                               scheduler=scheduler, unconfined=unconfined)
+    waiting = sum(g.awaiting for gs in manual_grades(course, assignment, results).values() for g in gs)
+    if waiting:  # the scores above are the tests'; a TA adds the written answers' points
+        click.echo(f"{waiting} written answer(s) await a TA (scores above are the tests' points): "
+                   f"medgrade rubric sheet {assignment}, or nbgrader formgrader")

@@ -15,7 +15,6 @@ from medgrade.author.release import generate_release
 from medgrade.course import Course
 from medgrade.data.root import present_root
 from medgrade.errors import UsageError
-from medgrade.gradebook.manual import manual_grades
 from medgrade.grading.engine import atomic_write, grade_class
 from medgrade.grading.integrity import integrity_csv
 from medgrade.grading.nbgrader_backend import autograde_class
@@ -126,10 +125,6 @@ def grade_and_report(
     for r in results:
         for f in r.findings:
             click.echo(f"  review {r.student}: {f}")
-    waiting = sum(g.awaiting for gs in manual_grades(course, assignment, results).values() for g in gs)
-    if waiting:  # the scores above are the tests'; a TA adds the written answers' points
-        click.echo(f"{waiting} written answer(s) await a TA (scores above are the tests' points): "
-                   f"medgrade rubric sheet {assignment}, or nbgrader formgrader")
     _write_integrity(course, assignment, results)
     _compare_class(course, assignment)
     return results
