@@ -112,10 +112,12 @@ def render_feedback(result: SubmissionResult, sources: dict[str, str],
     return page(f"{r.assignment} feedback: {r.student}", "\n".join([*head, *tests, written]))
 
 
-def _answer_evidence(course: Course, assignment: str, r: SubmissionResult,
-                     rubric: dict[str, Question]) -> dict[str, str]:
-    """By answer: the text of the evidence cells its rubric names, from the student's graded notebook."""
-    cells = answer_cells(course, assignment)
+def _answer_evidence(course: Course, assignment: str, r: SubmissionResult, rubric: dict[str, Question],
+                     cells: dict[str, tuple[str, float]]) -> dict[str, str]:
+    """By answer: the text of the evidence cells its rubric names, from the student's graded notebook.
+
+    ``cells`` is :func:`answer_cells` of the assignment, read once for the whole class.
+    """
     out = {}
     for a in r.answers:
         if a.grade_id in rubric and a.grade_id in cells:
@@ -140,12 +142,13 @@ def write_feedback(course: Course, assignment: str, *, now: dt.datetime | None =
     hidden = hidden_sources(course, assignment)
     folder = feedback_dir(course, assignment)
     manual, rubric = manual_grades(course, assignment, results), load_rubric(course, assignment)
+    cells = answer_cells(course, assignment)
     pages = []
     for r in results:
         graded = sorted((course.autograded / r.student / assignment).glob("*.ipynb"))
         dest = folder / f"{r.student}.html"
         atomic_write(dest, render_feedback(r, sources, read_evidence(graded), hidden, manual.get(r.student, []),
-                                           rubric, _answer_evidence(course, assignment, r, rubric)))
+                                           rubric, _answer_evidence(course, assignment, r, rubric, cells)))
         pages.append(dest)
     report = folder / "index.html"
     atomic_write(report, render_class_report(assignment, results, similarity=read_summary(course, assignment),
