@@ -55,18 +55,24 @@ def manual_cells(notebook: Path) -> set[str]:
             and cell.cell_type == "code"}
 
 
-def answer_results(nb: nbformat.NotebookNode) -> list[AnswerResult]:
-    """Each answer a person grades (a graded solution cell, written or code) in an executed notebook.
+def answer_results(executed: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[AnswerResult]:
+    """Each answer a person grades (a graded solution cell of ``release``), as found in ``executed``.
 
     Never a score: nbgrader's ``determine_grade`` says only whether the cell is as released
-    (unanswered, worth 0) or holds an answer that awaits a TA.
+    (unanswered, worth 0) or holds an answer that awaits a TA. The answers and their points are
+    the release's; the executed notebook only holds what the student wrote (a cell it lacks is
+    unanswered, see :func:`medgrade.runner.prepare.prepare`).
     """
+    found = {str(m["grade_id"]): c for c in executed.cells
+             if (m := c.metadata.get("nbgrader", {})).get("grade_id") is not None}
     out = []
-    for cell in nb.cells:
+    for cell in release.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and meta.get("solution"):
-            auto, max_points = determine_grade(cell)
-            out.append(AnswerResult(str(meta["grade_id"]), max_points, "unanswered" if auto == 0 else "awaiting"))
+            gid, points = str(meta["grade_id"]), float(meta.get("points", 0))
+            theirs = found.get(gid)
+            auto = 0 if theirs is None else determine_grade(theirs)[0]
+            out.append(AnswerResult(gid, points, "unanswered" if auto == 0 else "awaiting"))
     return out
 
 

@@ -125,8 +125,8 @@ def run_job(job: Job) -> JobOutput:
     aux = course.aux_files(job.assignment)
     for src in sources:
         manual = manual_cells(src)
-        prepared = prepare(nbformat.read(src, as_version=4),
-                           nbformat.read(release_dir / src.name, as_version=4), notebooks[src.name])
+        released = nbformat.read(release_dir / src.name, as_version=4)
+        prepared = prepare(nbformat.read(src, as_version=4), released, notebooks[src.name])
         findings.extend(f"{src.name}: {f}" for f in prepared.findings)
         findings.extend(f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(src)))
         keys = {spec.answers for t in prepared.tests for spec in t.judges}  # read from the source by prepare
@@ -151,7 +151,7 @@ def run_job(job: Job) -> JobOutput:
             o = run.outcomes[t.grade_id]
             tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,
                                     o.status, o.message, o.stop, o.error))  # type: ignore[arg-type]
-        answers.extend(answer_results(run.notebook))
+        answers.extend(answer_results(run.notebook, released))
         autograded[src.name] = nbformat.writes(run.notebook)
     result = SubmissionResult(job.student, job.assignment, "graded", tuple(tests), seconds=time.monotonic() - start,
                               findings=tuple(findings), fingerprint=job.fingerprint, answers=tuple(answers))

@@ -6,9 +6,12 @@ make nbclient skip a test), with their hidden parts (those run in place, sent ov
 channel, never written to the sandbox). Nothing in a student cell's metadata changes how a test
 cell runs. A test cell that was edited or deleted, or whose tags or nbgrader metadata were
 changed, is restored and recorded as a finding, as nbgrader's checksums would.
-Student cells are kept as they are, added cells included; a cell whose nbgrader
-metadata claims a grade id the assignment does not have, or repeats one, loses that metadata (it
-runs, it never earns points) and is recorded as a finding.
+Student cells keep their source, added cells included, but never their own say on grading: a
+solution cell's nbgrader metadata is the release's again (a solution cell promoted to a graded
+cell, or an answer's points raised, is recorded as a finding), a solution cell that lost its
+metadata is found again by its cell id, and a cell whose nbgrader metadata claims a grade id the
+assignment does not have, or repeats one, loses that metadata (it runs, it never earns points).
+An answer a person grades that cannot be found is recorded as a finding; it counts as blank.
 """
 
 from __future__ import annotations
@@ -64,12 +67,16 @@ def prepare(source: NotebookNode, release: NotebookNode, submitted: NotebookNode
     released = {g: _digest(c.source) for g, c in releases.items()}
     findings: list[str] = []
     present: set[str] = set()
+    _recover_by_cell_id(nb, releases, findings)
     for cell in nb.cells:
         gid = _gid(cell)
         if gid is not None and (gid in present or gid not in source_cells):
             _demote(cell, gid, findings, copy=gid in present)
             continue
-        if gid in source_cells and _protected(source_cells[gid]):
+        if gid is not None and not _protected(source_cells[gid]):  # the student's cell: source kept
+            _restore_metadata(cell, releases.get(gid, source_cells[gid]), findings)
+            present.add(gid)
+        elif gid in source_cells and _protected(source_cells[gid]):
             if gid in released and _digest(cell.source) != released[gid]:
                 findings.append(f"cell {gid} was edited; it was restored from the assignment")
             elif changed := _changed_metadata(cell, releases.get(gid, source_cells[gid])):
@@ -78,6 +85,9 @@ def prepare(source: NotebookNode, release: NotebookNode, submitted: NotebookNode
             _restore(cell, source_cells[gid])
             present.add(gid)
     _reinsert_missing(nb, source, source_cells, present, findings)
+    findings.extend(f"written answer {g} is missing (its cell was deleted, or lost its nbgrader metadata and its "
+                    "cell id): it counts as blank; if the answer is elsewhere in the notebook, read it there"
+                    for g, c in releases.items() if g not in present and _is_answer(c))
     tests = tuple(
         TestCell(g, float(c.metadata["nbgrader"].get("points", 0)), i,
                  judge_specs(source_cells[g].source, f"test cell {g}") if g in source_cells else (),
@@ -86,6 +96,33 @@ def prepare(source: NotebookNode, release: NotebookNode, submitted: NotebookNode
         if (g := _gid(c)) is not None and c.metadata["nbgrader"].get("grade") and c.cell_type == "code"
     )
     return Prepared(nb, tests, tuple(findings))
+
+
+def _is_answer(cell: NotebookNode) -> bool:
+    """A graded solution cell: an answer a person grades (nbgrader's manually graded cell)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade") and meta.get("solution"))
+
+
+def _recover_by_cell_id(nb: NotebookNode, releases: dict[str, NotebookNode], findings: list[str]) -> None:
+    """A released student cell whose nbgrader metadata is gone, found again by its Jupyter cell id."""
+    kept = {g for c in nb.cells if (g := _gid(c)) is not None}
+    by_id = {str(c["id"]): g for g, c in releases.items() if c.get("id") and g not in kept}
+    for cell in nb.cells:
+        gid = by_id.pop(str(cell.get("id")), None) if "nbgrader" not in cell.get("metadata", {}) else None
+        if gid is not None and not _protected(releases[gid]):
+            cell.metadata["nbgrader"] = copy.deepcopy(dict(releases[gid].metadata["nbgrader"]))
+            findings.append(f"cell {gid} had lost its nbgrader metadata; it was found by its cell id and "
+                            "its metadata restored")
+
+
+def _restore_metadata(cell: NotebookNode, given: NotebookNode, findings: list[str]) -> None:
+    """A student cell's nbgrader metadata becomes the assignment's again; its source stays the student's."""
+    theirs, ours = cell.metadata.get("nbgrader"), dict(given.metadata["nbgrader"])
+    if theirs != ours:
+        findings.append(f"cell {_gid(cell)} had its nbgrader metadata edited (it decides what is graded and "
+                        "for how many points); it was restored from the assignment")
+        cell.metadata["nbgrader"] = copy.deepcopy(ours)
 
 
 def _changed_metadata(cell: NotebookNode, given: NotebookNode) -> list[str]:

@@ -134,7 +134,7 @@ def run_check(
         problems.append(f"{run.stopped}: the grader stops there too, and later tests score zero")
     problems.extend(f"{f}; the grader would see it too and your TA would review it" for f in run.findings)
     hidden_only = _hidden_only(release)
-    answers = answer_results(run.notebook)  # a TA grades these: never a test here either
+    answers = answer_results(run.notebook, release)  # a TA grades these: never a test here either
     tests = tuple(CheckedTest(t.grade_id, t.points, "hidden", "the whole test is hidden: it runs only at grading")
                   if t.grade_id in hidden_only and run.outcomes[t.grade_id].status == "passed"
                   else CheckedTest(t.grade_id, t.points, run.outcomes[t.grade_id].status,

@@ -102,13 +102,15 @@ def _make_course(root: Path) -> Course:
 
 
 def _submit(course: Course, student: str, *, solutions: dict[str, str] | None = None, extra: list[str] = (),
-            tags: list[str] | None = None) -> None:
-    """The release (blank), with ``solutions`` filled in, ``extra`` cells before the first test, test ``tags``."""
+            tags: list[str] | None = None, nbgrader: dict[str, dict] | None = None) -> None:
+    """The release (blank), with ``solutions`` filled in, ``extra`` cells before the first test, test ``tags``,
+    and ``nbgrader`` metadata changed (grade id -> keys set)."""
     nb = nbformat.read(course.release / ASSIGNMENT / NOTEBOOK, as_version=4)
     for c in nb.cells:
         meta = c.metadata.get("nbgrader", {})
         if solutions and meta.get("grade_id") in solutions:
             c.source = solutions[meta["grade_id"]]
+        meta.update((nbgrader or {}).get(meta.get("grade_id"), {}))
         if tags is not None and meta.get("grade"):
             c.metadata["tags"] = tags
     for i, source in enumerate(extra):
@@ -135,6 +137,9 @@ def attacked(tmp_path_factory):
     for student, code in TAMPERERS.items():
         _submit(course, student, extra=[code])
     _submit(course, "magic", extra=MAGIC)
+    # A solution cell made a 100-point graded cell: it runs cleanly, so it once passed as a test.
+    _submit(course, "promoter", solutions={"double": "def double(x):\n    return 0"},
+            nbgrader={"double": {"grade": True, "points": 100}})
     _submit(course, "right_but_forging", solutions=RIGHT, extra=[TAMPERERS["input_transformer"]])
     for student, body in LEAKERS.items():
         _submit(course, student, solutions=_leaker(body))
@@ -279,6 +284,15 @@ def test_no_hidden_line_and_no_outside_file_reaches_anything_a_student_reads(att
                 assert form not in text, f"{line!r} in {where}"
         assert SECRET not in text, where
     assert "threshold of 0.4242" not in " ".join(texts.values())
+
+
+def test_a_solution_cell_made_a_graded_cell_earns_nothing_and_is_named(attacked) -> None:
+    _, r = attacked
+    promoter = r["promoter"]
+    assert (promoter.score, promoter.max_score, [t.grade_id for t in promoter.tests]) == \
+           (0, 5, ["test_double", "test_triple"])
+    assert promoter.findings == (f"{NOTEBOOK}: cell double had its nbgrader metadata edited (it decides what is "
+                                 "graded and for how many points); it was restored from the assignment",)
 
 
 def test_honest_students_grade_as_without_attackers(attacked) -> None:

@@ -273,6 +273,39 @@ def test_a_manually_graded_code_cell_is_never_awarded_for_running(tmp_path) -> N
             (None, None, 1)]
 
 
+def _edit_answer_cell(path: Path, edit) -> None:
+    nb = nbformat.read(path, as_version=4)
+    edit(next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "explain_double"))
+    nbformat.write(nb, path)
+
+
+def test_an_answer_is_neither_hidden_nor_inflated_through_its_metadata(tmp_path) -> None:
+    """Stripped metadata once hid an answer from every sheet; raised points once raised the answer's worth."""
+    root = _course(tmp_path / "course")
+    answer = {"explain_double": "1 -> 2, 2 -> 4: linear."}
+    _edit_answer_cell(submit(root, "dot", answer), lambda c: c.metadata.pop("nbgrader"))
+    _edit_answer_cell(submit(root, "eve", answer), lambda c: c.metadata["nbgrader"].update(points=30))
+    _edit_answer_cell(submit(root, "fay", answer), lambda c: (c.metadata.pop("nbgrader"), c.update(id="fresh")))
+    grade_class(Course(root), ASSIGNMENT, ["dot", "eve", "fay"], profile=TINY_PROFILE, data_root=None, workers=2)
+    results = _results(root)
+    assert {s: (r["answers"], r["findings"]) for s, r in results.items()} == {
+        "dot": ([{"grade_id": "explain_double", "max_points": 3.0, "status": "awaiting"}],
+                ["tiny.ipynb: cell explain_double had lost its nbgrader metadata; it was found by its cell id and "
+                 "its metadata restored"]),
+        "eve": ([{"grade_id": "explain_double", "max_points": 3.0, "status": "awaiting"}],
+                ["tiny.ipynb: cell explain_double had its nbgrader metadata edited (it decides what is graded and "
+                 "for how many points); it was restored from the assignment"]),
+        "fay": ([{"grade_id": "explain_double", "max_points": 3.0, "status": "unanswered"}],
+                ["tiny.ipynb: written answer explain_double is missing (its cell was deleted, or lost its nbgrader "
+                 "metadata and its cell id): it counts as blank; if the answer is elsewhere in the notebook, read "
+                 "it there"])}
+    assert _cli(root, "rubric", "sheet", ASSIGNMENT).exit_code == 0
+    with (root / "gradebook" / "rubric" / ASSIGNMENT / "explain_double.csv").open() as f:
+        texts = {row[1]: row[2] for row in list(csv.reader(f))[1:]}
+    assert texts == {"dot": "1 -> 2, 2 -> 4: linear.", "eve": "1 -> 2, 2 -> 4: linear.",
+                     "fay": "(no answer: left as released, scores 0)"}
+
+
 def test_sheets_of_an_assignment_without_written_answers_are_refused_with_the_reason(tmp_path) -> None:
     root = make_course(tmp_path / "course")
     result = _cli(root, "rubric", "sheet", ASSIGNMENT)

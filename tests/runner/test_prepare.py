@@ -80,3 +80,46 @@ def test_graded_cells_the_assignment_lacks_earn_nothing_and_are_recorded() -> No
         "without points",
         "a second copy of cell test_mlp; it was run as an ordinary cell, without points"}
     assert "nbgrader" not in p.notebook.cells[-3].metadata and p.notebook.cells[-3].source == "assert True"
+
+
+def test_a_solution_cell_promoted_to_a_graded_cell_earns_nothing() -> None:
+    """Before: the student's own metadata made their cell a 100-point test that passed by running."""
+    source, release = _load()
+    sub = nbformat.from_dict(release)
+    _by_gid(sub, "mlp").metadata["nbgrader"].update(grade=True, points=100)
+    _by_gid(sub, "mlp").source = "class MLP: pass  # mine"
+    p = prepare(source, release, sub)
+    assert "mlp" not in {t.grade_id for t in p.tests} and sum(t.points for t in p.tests) == 26
+    assert _by_gid(p.notebook, "mlp").metadata["nbgrader"] == _by_gid(release, "mlp").metadata["nbgrader"]
+    assert _by_gid(p.notebook, "mlp").source == "class MLP: pass  # mine"
+    assert p.findings == ("cell mlp had its nbgrader metadata edited (it decides what is graded and for how many "
+                          "points); it was restored from the assignment",)
+
+
+def test_an_answer_keeps_the_assignments_points_and_is_found_by_its_cell_id() -> None:
+    source, release = _load()
+    raised = nbformat.from_dict(release)
+    _by_gid(raised, "confusion_reading").metadata["nbgrader"]["points"] = 40
+    p = prepare(source, release, raised)
+    assert _by_gid(p.notebook, "confusion_reading").metadata["nbgrader"]["points"] == 4
+    assert p.findings == ("cell confusion_reading had its nbgrader metadata edited (it decides what is graded and "
+                          "for how many points); it was restored from the assignment",)
+    stripped = nbformat.from_dict(release)
+    answer = _by_gid(stripped, "confusion_reading")
+    answer.source, _ = "The model confuses 3 with 5 most.", answer.metadata.pop("nbgrader")
+    p = prepare(source, release, stripped)
+    assert _by_gid(p.notebook, "confusion_reading").source == "The model confuses 3 with 5 most."
+    assert p.findings == ("cell confusion_reading had lost its nbgrader metadata; it was found by its cell id and "
+                          "its metadata restored",)
+
+
+def test_an_answer_that_cannot_be_found_is_reported_as_blank() -> None:
+    source, release = _load()
+    sub = nbformat.from_dict(release)
+    answer = _by_gid(sub, "confusion_reading")
+    answer.metadata.pop("nbgrader")
+    answer["id"] = "a-new-cell"  # copied into a fresh cell: neither its grade id nor its cell id is left
+    p = prepare(source, release, sub)
+    assert p.findings == ("written answer confusion_reading is missing (its cell was deleted, or lost its nbgrader "
+                          "metadata and its cell id): it counts as blank; if the answer is elsewhere in the "
+                          "notebook, read it there",)
