@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from medgrade.author.mutants import completed_notebook  # noqa: E402
 from medgrade.course import Course  # noqa: E402
-from medgrade.grading.similarity.run import compare_class  # noqa: E402
+from medgrade.similarity.run import compare_class  # noqa: E402
 
 ASSIGNMENT, NOTEBOOK = "01_pytorch_basics", "pytorch_basics.ipynb"
 LOCALS = ["tensor", "outputs", "loss", "optimizer", "loss_fn", "losses", "trues", "preds", "matrix", "transform",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from medgrade import envvars
 from medgrade.course_settings import CourseSettings, load_settings, sqlite_path
@@ -22,7 +22,7 @@ from medgrade.errors import CourseError, UnknownAssignment
 if TYPE_CHECKING:
     from nbgrader.api import Gradebook
 
-__all__ = ["Course", "kernel_env"]
+__all__ = ["Course", "kernel_env", "read_yaml"]
 
 
 @dataclass(frozen=True)
@@ -165,3 +165,13 @@ def kernel_env(*, profile: str, data_root: Path | None = None) -> dict[str, str]
     # a course's own data/ would not be found.
     env[envvars.DATA] = str(data_root if data_root is not None else resolve_root())
     return env
+
+
+def read_yaml(path: Path, where: str) -> Any:
+    """An author's YAML file (a mutant, an alternative, a rubric); invalid YAML is refused naming ``where``."""
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise CourseError(f"{where}: not valid YAML: {e}") from e

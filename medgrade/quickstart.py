@@ -89,7 +89,7 @@ def create_course(dest: Path, assignments: list[str], *, course_id: str | None =
 
 
 def _points(source: Path) -> float:
-    from medgrade.grading.nbgrader_backend import grade_cells
+    from medgrade.intake.cells import grade_cells
 
     return sum(p for nb in sorted(source.glob("*.ipynb")) for _, p in grade_cells(nb))
 

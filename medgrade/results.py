@@ -14,9 +14,13 @@ from enum import Enum
 from typing import Any, Literal
 
 __all__ = ["SCHEMA_VERSION", "TestResult", "AnswerResult", "SubmissionResult", "Outcome", "TestStatus", "AnswerStatus",
-           "Stop"]
+           "Stop", "PLOT_MIME"]
 
 SCHEMA_VERSION = 1
+
+# The MIME type of the plot evidence a cell displays (medgrade.publish.publish), which
+# the autograded notebook carries to the feedback page.
+PLOT_MIME = "application/vnd.medgrade.plot+json"
 
 # graded: the notebook ran and every test has a verdict; error: the submission could not be
 # graded at all (invalid notebook, missing file) and scores zero with the reason in `message`.

@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from medgrade.author.mutants import load_mutants, read_yaml, solution_and_test_ids
-from medgrade.course import Course
+from medgrade.author.mutants import load_mutants, solution_and_test_ids
+from medgrade.course import Course, read_yaml
 from medgrade.errors import CourseError
 
 __all__ = ["Alternative", "load_alternatives", "alternative_student"]

@@ -7,7 +7,7 @@ with ``grading_seed()``). After each test cell the grader keeps what every thres
 ``reference_solutions/A/calibration.json`` and a PNG of each measurement's spread against its
 threshold, and judges them:
 
-Seed ``k`` also draws its own held-out data (:func:`medgrade.data.heldout.calibration_root`): a
+Seed ``k`` also draws its own held-out data (:func:`medgrade.data.calibration.calibration_root`): a
 threshold judged on held-out answers must hold across held-out samples, not only across training
 runs, since every course's held-out split is drawn with its own secret key.
 
@@ -52,7 +52,7 @@ from medgrade.author.records import (
 )
 from medgrade.author.thresholds import allowed_passes, analyse, fmt, measured_for, record_problems
 from medgrade.course import Course
-from medgrade.data.heldout import calibration_root
+from medgrade.data.calibration import calibration_root
 from medgrade.data.root import present_root
 from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class

@@ -15,7 +15,7 @@ from medgrade.author.mutants import Mutant, write_submission
 from medgrade.author.release import scratch_course
 from medgrade.course import Course
 from medgrade.errors import CourseError
-from medgrade.grading.nbgrader_backend import grade_cells
+from medgrade.intake.cells import grade_cells
 
 __all__ = ["REFERENCE", "BLANK", "full_points", "must_fail", "mutant_student", "place_columns"]
 

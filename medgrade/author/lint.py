@@ -67,7 +67,7 @@ def _judged_problems(path: Path, gid: str, source: str) -> list[str]:
     from medgrade.checks.metrics import METRICS
     from medgrade.data.answers import ANSWER_KEYS
     from medgrade.errors import CourseError
-    from medgrade.grading.judge import judge_specs
+    from medgrade.judge.grader import judge_specs
 
     where = f"{path.name}: test cell {gid}"
     try:

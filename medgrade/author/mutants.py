@@ -22,15 +22,13 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import nbformat
-import yaml
 
-from medgrade.course import Course
+from medgrade.course import Course, read_yaml
 from medgrade.errors import CourseError
 
-__all__ = ["Edit", "Mutant", "load_mutants", "read_yaml", "solution_and_test_ids", "completed_notebook", "apply_edits",
+__all__ = ["Edit", "Mutant", "load_mutants", "solution_and_test_ids", "completed_notebook", "apply_edits",
            "replace_cells", "write_submission"]
 
 MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
@@ -49,14 +47,6 @@ class Mutant:
     bug: str
     edits: tuple[Edit, ...]
     expected: dict[str, float] = field(default_factory=dict)
-
-
-def read_yaml(path: Path, where: str) -> Any:
-    """An author's YAML file (a mutant, an alternative, a rubric); invalid YAML is refused naming ``where``."""
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise CourseError(f"{where}: not valid YAML: {e}") from e
 
 
 def _parse(path: Path) -> Mutant:

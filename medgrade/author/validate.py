@@ -16,7 +16,6 @@ from medgrade.author.alternatives import Alternative, alternative_student, load_
 from medgrade.author.columns import BLANK, REFERENCE, full_points, mutant_student, place_columns
 from medgrade.author.mutants import Mutant, load_mutants
 from medgrade.author.records import load_record, provisional_note, record_name
-from medgrade.author.rubric import rubric_problems
 from medgrade.author.thresholds import (
     drift_problems,
     measured_for,
@@ -25,10 +24,11 @@ from medgrade.author.thresholds import (
     threshold_problems,
 )
 from medgrade.course import Course
-from medgrade.data.heldout import calibration_root
+from medgrade.data.calibration import calibration_root
 from medgrade.data.root import present_root
+from medgrade.gradebook.rubric import rubric_problems
 from medgrade.grading.engine import grade_class
-from medgrade.grading.nbgrader_backend import grade_cells
+from medgrade.intake.cells import grade_cells
 from medgrade.profiles import Profile
 from medgrade.runner.slots import plan_slots
 

@@ -10,7 +10,7 @@ A hidden metric test calls :func:`judged` with its predictions and the answer ke
 judged against (``answers="pathmnist:test"``). In medgrade's sandbox (``MEDGRADE_JUDGE=grader``)
 that only records them: the grader reads the call's literal arguments from the trusted source
 notebook, never from the kernel, and judges the record against labels the kernel cannot read
-(:mod:`medgrade.grading.judge`). Run anywhere else (a student's own run, ``medgrade release``,
+(:mod:`medgrade.judge.grader`). Run anywhere else (a student's own run, ``medgrade release``,
 Otter, nbgrader), the same call judges in place against the labels in the data root.
 
 Record format (schema 1): ``{"schema": 1, "key": str, "kind": "scores" | "labels" | "mask",
@@ -372,7 +372,7 @@ def _publish(plot: str | None, y_true: np.ndarray, values: np.ndarray, classes: 
     if plot is None:
         return
     from medgrade.checks import heldout
-    from medgrade.student.evidence import publish
+    from medgrade.publish import publish
 
     if plot == "masks":
         if values.shape != y_true.shape or values.ndim < 4:

@@ -13,8 +13,8 @@ from medgrade.data import generate_all
 from medgrade.data.root import resolve_root
 from medgrade.demo import DEMO_ASSIGNMENT, place_class
 from medgrade.errors import CourseError
-from medgrade.grading.report import grade_and_report
 from medgrade.nbgrader_cli import run_nbgrader
+from medgrade.pipeline import grade_and_report
 from medgrade.profiles import get_profile
 
 

@@ -6,7 +6,7 @@ import click
 
 from medgrade.cli.options import course_dir_option
 from medgrade.course import Course
-from medgrade.gradebook.feedback import write_feedback
+from medgrade.reports.feedback import write_feedback
 
 
 @click.command()

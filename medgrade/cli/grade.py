@@ -7,7 +7,7 @@ import click
 from medgrade.cli.options import course_dir_option, profile_option, unconfined_option
 from medgrade.course import Course
 from medgrade.gradebook.manual import manual_grades
-from medgrade.grading.report import grade_and_report
+from medgrade.pipeline import grade_and_report
 from medgrade.profiles import get_profile
 
 NOT_TAMPER_RESISTANT = (  # printed by every run of --engine nbgrader

@@ -6,7 +6,7 @@ import click
 
 from medgrade.cli.options import course_dir_option
 from medgrade.course import Course
-from medgrade.grading.similarity.run import Settings, report_similarity
+from medgrade.similarity.run import Settings, report_similarity
 
 
 @click.command()
@@ -33,9 +33,10 @@ def similarity(assignment: str, threshold: float, min_tokens: int, course_dir: s
 
 def _refresh_class_report(course: Course, assignment: str) -> None:
     """Rewrite an existing class report so that it lists the pairs just found."""
-    from medgrade.gradebook.class_report import render_class_report
-    from medgrade.gradebook.feedback import feedback_dir, load_results
-    from medgrade.grading.similarity.run import atomic_write, read_summary
+    from medgrade.gradebook.files import atomic_write
+    from medgrade.reports.class_report import render_class_report
+    from medgrade.reports.feedback import feedback_dir, load_results
+    from medgrade.similarity.run import read_summary
 
     report = feedback_dir(course, assignment) / "index.html"
     results = load_results(course, assignment) if report.is_file() else []

@@ -1,7 +1,7 @@
 """Plot evidence read back from an autograded notebook, validated, and drawn.
 
 A notebook publishes records with :func:`medgrade.student.publish` (display data under
-:data:`medgrade.student.evidence.MIME`). They come from the student's kernel, so they are
+:data:`medgrade.publish.MIME`). They come from the student's kernel, so they are
 untrusted: each is checked for shape and type, and one that is malformed is dropped (no plot),
 never drawn from guessed data. Records are keyed by the grade id of the test cell that
 published them (``""`` for any other cell).
@@ -18,7 +18,7 @@ import nbformat
 import numpy as np
 
 from medgrade.gradebook import plots
-from medgrade.student.evidence import KINDS, MIME
+from medgrade.publish import KINDS, MIME
 
 __all__ = ["read_evidence", "draw"]
 

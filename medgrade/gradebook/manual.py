@@ -17,9 +17,9 @@ from typing import Any
 import nbformat
 from nbgrader.api import MissingEntry
 
-from medgrade.author.rubric import Question, answer_cells
 from medgrade.course import Course
 from medgrade.errors import UsageError
+from medgrade.gradebook.rubric import Question, answer_cells
 from medgrade.results import SubmissionResult
 
 __all__ = ["ManualGrade", "Mark", "cell_text", "evidence_text", "load_marks", "manual_grades", "marks_path",

@@ -23,12 +23,12 @@ from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
-from medgrade.author.rubric import Question, answer_cells, load_rubric
 from medgrade.course import Course
 from medgrade.errors import UsageError
 from medgrade.gradebook.exports import load_results
+from medgrade.gradebook.files import atomic_write
 from medgrade.gradebook.manual import Mark, evidence_text, load_marks, marks_path, student_cells
-from medgrade.grading.engine import atomic_write
+from medgrade.gradebook.rubric import Question, answer_cells, load_rubric
 
 __all__ = ["SheetRecord", "write_sheets", "record_sheet", "FIXED"]
 

@@ -23,7 +23,7 @@ import yaml
 
 from medgrade.course import Course
 from medgrade.errors import UsageError
-from medgrade.grading.scrub import Hidden, hidden_of
+from medgrade.intake.scrub import Hidden, hidden_of
 
 __all__ = ["POLICIES", "Visibility", "load_visibility", "shown_sources", "hidden_sources"]
 

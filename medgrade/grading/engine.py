@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -24,6 +22,7 @@ from pathlib import Path
 
 from medgrade import __version__
 from medgrade.course import Course
+from medgrade.gradebook.files import atomic_write, result_path, write_result
 from medgrade.gradebook.nbgrader_db import record_result
 from medgrade.profiles import Profile
 from medgrade.results import Stop, SubmissionResult, TestResult
@@ -32,24 +31,12 @@ from medgrade.runner.job import Job, JobOutput, run_job
 from medgrade.runner.sandbox import check_data_access
 from medgrade.runner.slots import DeviceSlot, claim_slot, cpu_slots
 
-__all__ = ["fingerprint", "grade_class", "result_path", "atomic_write", "Rounds", "RETRIES"]
+__all__ = ["fingerprint", "grade_class", "Rounds", "RETRIES"]
 
 Progress = Callable[[int, int, SubmissionResult, bool], None]
 # One round of a backend: run the jobs, yield each with its output, or with why it was lost.
 Rounds = Callable[[list[Job]], Iterator[tuple[Job, JobOutput | str]]]
 RETRIES = 1  # a worker lost to infrastructure is retried once, then reported as such
-
-
-def atomic_write(dest: Path, text: str) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, dest)
-
-
-def result_path(course: Course, assignment: str, student: str) -> Path:
-    return course.gradebook_dir / "results" / assignment / f"{student}.json"
 
 
 def fingerprint(course: Course, assignment: str, student: str, profile: Profile, seed: int = 0,
@@ -81,11 +68,11 @@ def _commit(course: Course, out: JobOutput) -> None:
         atomic_write(course.autograded / r.student / r.assignment / name, text)
     notebooks = [p.stem for p in course.source_notebooks(r.assignment)]
     record_result(course, r, notebooks)
-    atomic_write(result_path(course, r.assignment, r.student), r.to_json())
+    write_result(course, r)
 
 
 def _infrastructure_failure(job: Job, course: Course, why: str) -> JobOutput:
-    from medgrade.grading.nbgrader_backend import grade_cells
+    from medgrade.intake.cells import grade_cells
 
     message = f"not graded: the grading worker was lost twice ({why}); an infrastructure failure, not yours"
     tests = tuple(TestResult(g, 0.0, p, "not_run", message, Stop.LOST)

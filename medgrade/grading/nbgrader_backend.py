@@ -18,62 +18,18 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import MissingEntry
-from nbgrader.utils import determine_grade
 
 from medgrade.course import Course, kernel_env
 from medgrade.errors import SubmissionError
-from medgrade.grading.intake import check_submission
+from medgrade.intake.cells import grade_cells
+from medgrade.intake.submission import check_submission
 from medgrade.nbgrader_cli import run_nbgrader
 from medgrade.profiles import Profile
-from medgrade.results import AnswerResult, Stop, SubmissionResult, TestResult, TestStatus
+from medgrade.results import Stop, SubmissionResult, TestResult, TestStatus
 
-__all__ = ["answer_results", "autograde_class", "grade_cells", "manual_cells"]
+__all__ = ["autograde_class"]
 
 Progress = Callable[[int, int, SubmissionResult], None]
-
-
-def grade_cells(notebook: Path) -> list[tuple[str, float]]:
-    """``(grade_id, points)`` of each auto-graded test cell, in notebook order.
-
-    As nbgrader's ``determine_grade``: a graded code cell that is also a solution cell is an
-    answer a person grades, not a test (see :func:`manual_cells`).
-    """
-    nb = nbformat.read(notebook, as_version=4)
-    cells = []
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and cell.cell_type == "code" and not meta.get("solution"):
-            cells.append((meta["grade_id"], float(meta.get("points", 0))))
-    return cells
-
-
-def manual_cells(notebook: Path) -> set[str]:
-    """Grade ids of the graded code cells that are also solution cells: graded by hand in nbgrader."""
-    nb = nbformat.read(notebook, as_version=4)
-    return {str(meta["grade_id"]) for cell in nb.cells
-            if (meta := cell.metadata.get("nbgrader", {})).get("grade") and meta.get("solution")
-            and cell.cell_type == "code"}
-
-
-def answer_results(executed: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[AnswerResult]:
-    """Each answer a person grades (a graded solution cell of ``release``), as found in ``executed``.
-
-    Never a score: nbgrader's ``determine_grade`` says only whether the cell is as released
-    (unanswered, worth 0) or holds an answer that awaits a TA. The answers and their points are
-    the release's; the executed notebook only holds what the student wrote (a cell it lacks is
-    unanswered, see :func:`medgrade.runner.prepare.prepare`).
-    """
-    found = {str(m["grade_id"]): c for c in executed.cells
-             if (m := c.metadata.get("nbgrader", {})).get("grade_id") is not None}
-    out = []
-    for cell in release.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and meta.get("solution"):
-            gid, points = str(meta["grade_id"]), float(meta.get("points", 0))
-            theirs = found.get(gid)
-            auto = 0 if theirs is None else determine_grade(theirs)[0]
-            out.append(AnswerResult(gid, points, "unanswered" if auto == 0 else "awaiting"))
-    return out
 
 
 def _errors(autograded: Path) -> dict[str, tuple[str, str]]:

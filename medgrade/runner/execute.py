@@ -8,7 +8,7 @@ matter. Probes of known outcome run among the tests (:mod:`medgrade.runner.probe
 that misreports one has every test scored 0, with a finding for the TA. A test the run never
 reached (a timeout that the kernel did not survive, a dead kernel, memory or budget exhausted)
 fails with a message saying which and where. Messages of tests with hidden parts are built by the
-grader and scrubbed of the hidden source (:mod:`medgrade.grading.scrub`).
+grader and scrubbed of the hidden source (:mod:`medgrade.intake.scrub`).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 
-from medgrade.grading.judge import forget_records
+from medgrade.intake.prepare import Prepared, TestCell
+from medgrade.judge.grader import forget_records
 from medgrade.profiles import Profile
 from medgrade.results import Stop
 from medgrade.runner.kernel import Client
-from medgrade.runner.prepare import Prepared, TestCell
 from medgrade.runner.probes import OFF_FINDING, ProbePlan, plan_probes, probes_off
 from medgrade.runner.sandbox import KERNEL_NAME, SandboxKernelManager, connection_file, evidence_dir
 from medgrade.runner.testrun import LIED, Execution, TestOutcome, TestRun

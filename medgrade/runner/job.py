@@ -18,14 +18,14 @@ import nbformat
 from medgrade.course import Course
 from medgrade.data.heldout import kernel_masks
 from medgrade.errors import SubmissionError
-from medgrade.grading.intake import check_submission
-from medgrade.grading.integrity import scan_notebook
-from medgrade.grading.nbgrader_backend import answer_results, grade_cells, manual_cells
+from medgrade.intake.cells import answer_results, grade_cells, manual_cells
+from medgrade.intake.integrity import scan_notebook
+from medgrade.intake.prepare import prepare
+from medgrade.intake.submission import check_submission
 from medgrade.profiles import Profile
 from medgrade.results import AnswerResult, Stop, SubmissionResult, TestResult, TestStatus
 from medgrade.runner.execute import execute
 from medgrade.runner.isolation import find_sandbox
-from medgrade.runner.prepare import prepare
 from medgrade.runner.sandbox import open_kernel
 from medgrade.runner.slots import current_slot
 from medgrade.scratch import private_dir

@@ -28,7 +28,7 @@ the first or only the second cell with a test's text is caught half the time, pe
 What it does not catch (the limit, honestly): a tamperer written against this module, that runs
 each cell for real and lies only about failures raised after the grader's first line, or that
 evaluates that first line before deciding. It has to patch the kernel to do so, which the
-integrity scan flags with the cell and line (:mod:`medgrade.grading.integrity`); and a verdict
+integrity scan flags with the cell and line (:mod:`medgrade.intake.integrity`); and a verdict
 computed outside the kernel (``checks.judged``) cannot be forged at all. A test with no hidden
 part is known word for word to the student: only its first line differs from its probe.
 """

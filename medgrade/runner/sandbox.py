@@ -11,7 +11,7 @@ Protections, and how each is obtained:
   data root; hidden tests never become files (they are sent over the kernel's channel).
 - **labels**: every answer key's labels are shuffled (masks zeroed) in the kernel's view of the
   data files (copies mounted over them), in every assignment, and the held-out key reads empty;
-  the kernel records predictions, the grader judges them (:mod:`medgrade.grading.judge`).
+  the kernel records predictions, the grader judges them (:mod:`medgrade.judge.grader`).
 - **environment**: only what a notebook needs (PATH, HOME in the folder, profile, data root,
   thread caps); the grader's own variables (tokens, paths) do not reach the kernel.
 - **memory**: a watchdog in the grader kills the kernel's process tree above the profile's cap,

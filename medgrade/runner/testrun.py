@@ -21,12 +21,12 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
-from medgrade.grading.judge import forget_records, judge_cell
-from medgrade.grading.scrub import scrub
+from medgrade.intake.prepare import TestCell
+from medgrade.intake.scrub import scrub
+from medgrade.judge.grader import forget_records, judge_cell
 from medgrade.profiles import Profile
 from medgrade.results import Stop
 from medgrade.runner.kernel import Client
-from medgrade.runner.prepare import TestCell
 from medgrade.runner.probes import Probe, first_line, misreport, prefixed
 from medgrade.runner.seeding import seed_code
 from medgrade.runner.verdicts import Observation, anomalies, verdict_of
@@ -153,7 +153,7 @@ class TestRun:
             self.lies.append(lie)
 
     def _judge_outside(self, test: TestCell, cell: NotebookNode) -> None:
-        """The grader's judgement of a judged test that ran without error (see medgrade.grading.judge)."""
+        """The grader's judgement of a judged test that ran without error (see medgrade.judge.grader)."""
         verdict = judge_cell(test.judges, self.evidence, self.data_root, self.profile.name)
         if verdict.measured:
             cell.metadata.setdefault("medgrade", {}).setdefault("measured", []).extend(verdict.measured)

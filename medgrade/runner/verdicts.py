@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from medgrade.grading.scrub import Hidden, failure_message
+from medgrade.intake.scrub import Hidden, failure_message
 
 __all__ = ["Seen", "Observation", "observe", "anomalies", "verdict_of", "TIMEOUT_ENAME"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from medgrade.student.evidence import publish
+from medgrade.publish import publish
 
 __all__ = ["publish", "self_check"]
 

@@ -22,15 +22,15 @@ import nbformat
 
 from medgrade.course import Course
 from medgrade.errors import SubmissionError, UsageError
-from medgrade.grading.intake import check_submission
-from medgrade.grading.nbgrader_backend import answer_results
+from medgrade.intake.cells import answer_results
+from medgrade.intake.prepare import Prepared, prepare
+from medgrade.intake.submission import check_submission
 from medgrade.profiles import Profile
 from medgrade.results import Stop
 from medgrade.runner.confine import Sandbox
 from medgrade.runner.execute import Execution, execute
 from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.job import data_masks, supported_kernel
-from medgrade.runner.prepare import Prepared, prepare
 from medgrade.runner.sandbox import open_kernel
 from medgrade.scratch import private_dir
 

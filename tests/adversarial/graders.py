@@ -117,7 +117,7 @@ def grade_as(user: pwd.struct_passwd | None, course: Path, assignment: str, stud
 
 
 def results(course: Path, assignment: str, students: list[str]) -> dict[str, SubmissionResult]:
-    from medgrade.grading.engine import result_path
+    from medgrade.gradebook.files import result_path
 
     return {s: SubmissionResult.from_dict(json.loads(result_path(Course(course), assignment, s).read_text()))
             for s in students}

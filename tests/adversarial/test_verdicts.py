@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from medgrade.course import Course
 from medgrade.grading.engine import grade_class
-from medgrade.grading.scrub import MASK
+from medgrade.intake.scrub import MASK
 from medgrade.runner.execute import TAMPERED
 from tests.tiny_course import TINY_PROFILE, cell, release_course
 
@@ -241,8 +241,8 @@ def _everything_a_student_or_ta_reads(course: Course) -> dict[str, str]:
     from medgrade.cli.main import cli
     from medgrade.gradebook import plots
     from medgrade.gradebook.exports import gradescope_csv, nbgrader_csv
-    from medgrade.gradebook.feedback import write_feedback
     from medgrade.interop.gradescope import hidden_test_ids, results_json
+    from medgrade.reports.feedback import write_feedback
     from medgrade.results import SubmissionResult
 
     texts = {str(p): p.read_text() for p in (course.gradebook_dir / "results" / ASSIGNMENT).glob("*.json")}

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from medgrade.cli.main import cli
 from medgrade.data import generate_all, pathmnist, verify_all, wmh
+from medgrade.data.calibration import calibration_root
 from medgrade.data.heldout import (
     KEY_FILE,
     calibration_key,
-    calibration_root,
     fingerprint,
     kernel_masks,
     read_key,

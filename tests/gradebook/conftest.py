@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from medgrade.course import Course
-from medgrade.gradebook.feedback import FeedbackOutput, write_feedback
 from medgrade.grading.engine import grade_class
+from medgrade.reports.feedback import FeedbackOutput, write_feedback
 from tests.feedback_course import make_feedback_course
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, submit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medgrade.gradebook.class_report import failure_cause, integrity_flags, render_class_report
+from medgrade.reports.class_report import failure_cause, integrity_flags, render_class_report
 from medgrade.results import Stop, SubmissionResult, TestResult
 
 pytestmark = pytest.mark.xdist_group("feedback")

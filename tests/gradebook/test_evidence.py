@@ -7,7 +7,7 @@ import pytest
 from nbformat.v4 import new_notebook, new_output
 
 from medgrade.gradebook.evidence import draw, read_evidence
-from medgrade.student.evidence import MIME, publish
+from medgrade.publish import MIME, publish
 from tests.tiny_course import cell
 
 

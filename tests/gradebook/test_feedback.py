@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from medgrade.gradebook.evidence import read_evidence
-from medgrade.gradebook.feedback import load_results, render_feedback
 from medgrade.gradebook.visibility import load_visibility, shown_sources
+from medgrade.reports.feedback import load_results, render_feedback
 from tests.feedback_course import HIDDEN_MARKER
 from tests.gradebook.conftest import STUDENTS
 from tests.tiny_course import ASSIGNMENT

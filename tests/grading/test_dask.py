@@ -24,8 +24,9 @@ from click.testing import CliRunner
 
 from medgrade.course import Course
 from medgrade.errors import UsageError
+from medgrade.gradebook.files import result_path
 from medgrade.grading import engine
-from medgrade.grading.engine import grade_class, result_path
+from medgrade.grading.engine import grade_class
 from medgrade.profiles import get_profile
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, gradebook_rows, make_course, submit
 

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from medgrade.course import Course
-from medgrade.grading.engine import grade_class, result_path
+from medgrade.gradebook.files import result_path
+from medgrade.grading.engine import grade_class
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, make_course, submit
 
 pytestmark = pytest.mark.xdist_group("engine")

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from medgrade.errors import SubmissionError
-from medgrade.grading.intake import check_submission
+from medgrade.intake.submission import check_submission
 from tests.conftest import REPO
 
 RELEASED = REPO / "release" / "01_pytorch_basics" / "pytorch_basics.ipynb"

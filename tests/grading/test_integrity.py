@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from medgrade.grading.integrity import integrity_csv, runtime_flags, scan_notebook
+from medgrade.intake.integrity import integrity_csv, runtime_flags, scan_notebook
 from medgrade.results import Stop, SubmissionResult, TestResult
 from medgrade.runner.job import _locked_source
 from tests.conftest import REPO

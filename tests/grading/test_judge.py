@@ -14,7 +14,7 @@ import pytest
 from medgrade.checks import CheckFailure, clear_evidence, judged
 from medgrade.data.answers import answer_labels, withheld_view
 from medgrade.errors import CourseError, UsageError
-from medgrade.grading.judge import judge_cell, judge_specs
+from medgrade.judge.grader import judge_cell, judge_specs
 
 N = 40
 SPEC = ('checks.judged("probs", predict(), metric="auc", at_least={"cpu": 0.9, "gpu": 0.95}, '
@@ -223,7 +223,7 @@ def test_a_record_planted_as_a_link_is_never_read(tmp_path: Path) -> None:
 
 
 def test_forgetting_records_never_deletes_through_a_link(tmp_path: Path) -> None:
-    from medgrade.grading.judge import forget_records
+    from medgrade.judge.grader import forget_records
 
     (tmp_path / "evidence").mkdir()
     (tmp_path / "evidence" / "probs.json").write_text("{}")
@@ -427,8 +427,8 @@ def test_baseline_and_gain_go_together(source: str) -> None:
 
 def test_a_baseline_record_left_before_the_cell_is_forgotten_with_its_predictions(tmp_path: Path) -> None:
     # A planted weak baseline must not stand in for the one the test cell writes (or fails to write).
+    from medgrade.intake.prepare import TestCell
     from medgrade.runner.execute import _forget_records
-    from medgrade.runner.prepare import TestCell
     from medgrade.runner.sandbox import evidence_dir
 
     (spec,) = judge_specs('m = checks.judged("probe", p, metric="accuracy", at_least=0.5, answers="pathmnist:test", '

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from medgrade.grading import judge
-from medgrade.grading.judge import judge_cell, judge_specs
+from medgrade.judge import grader as judge
+from medgrade.judge.grader import judge_cell, judge_specs
 from tests.grading.test_judge import SPEC, N, write_pathmnist
 
 GOOD = [0.5] * N

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from medgrade.grading.scrub import GRAM, MASK, MAX_MESSAGE, failure_message, hidden_of, scrub
+from medgrade.intake.scrub import GRAM, MASK, MAX_MESSAGE, failure_message, hidden_of, scrub
 
 SOURCE = '''x = public_part()
 ### BEGIN HIDDEN TESTS

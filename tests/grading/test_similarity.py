@@ -21,12 +21,12 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from medgrade.cli.main import cli
 from medgrade.course import Course
 from medgrade.errors import UsageError
-from medgrade.gradebook.class_report import render_class_report
-from medgrade.grading.similarity.compare import ClassIndex
-from medgrade.grading.similarity.documents import course_material, load_documents
-from medgrade.grading.similarity.run import Settings, compare_class, read_summary
+from medgrade.publish import MIME
+from medgrade.reports.class_report import render_class_report
 from medgrade.results import SubmissionResult
-from medgrade.student.evidence import MIME
+from medgrade.similarity.compare import ClassIndex
+from medgrade.similarity.documents import course_material, load_documents
+from medgrade.similarity.run import Settings, compare_class, read_summary
 from tests.conftest import copy_course
 from tests.grading.similarity_class import ASSIGNMENT, INDEPENDENT, NOTEBOOK, notebooks, submit_class
 
@@ -139,7 +139,7 @@ def test_student_code_and_names_cannot_inject_into_the_pages(tmp_path: Path) -> 
     submit_class(course, {"ivy": ivy, COPIER: ivy, "ada": nbs["ada"]})
     result = compare_class(course, ASSIGNMENT)
     assert [(f.match.a, f.match.b) for f in result.flagged] == [("ivy", COPIER)]
-    from medgrade.grading.similarity.run import write_similarity
+    from medgrade.similarity.run import write_similarity
 
     folder = write_similarity(course, result)
     page = (folder / f"ivy--{COPIER}.html").read_text()
@@ -184,7 +184,7 @@ def test_a_rare_clue_from_grading_supports_a_pair_but_never_flags_alone(tmp_path
 
 
 def test_the_class_report_links_every_reported_pair(klass: Course) -> None:
-    from medgrade.grading.similarity.run import write_similarity
+    from medgrade.similarity.run import write_similarity
 
     write_similarity(klass, compare_class(klass, ASSIGNMENT))
     summary = read_summary(klass, ASSIGNMENT)
@@ -199,8 +199,8 @@ def test_the_class_report_links_every_reported_pair(klass: Course) -> None:
 
 
 def test_grading_runs_it_and_a_failure_costs_no_grade(klass: Course, monkeypatch, capsys) -> None:
-    from medgrade.grading import report
-    from medgrade.grading.similarity import run
+    from medgrade import pipeline as report
+    from medgrade.similarity import run
 
     report._compare_class(klass, ASSIGNMENT)
     assert "review ada and cyd" in capsys.readouterr().out

@@ -8,7 +8,7 @@ import random
 import subprocess
 import sys
 
-from medgrade.grading.similarity.fingerprints import SEPARATOR, WINDOW, K, bound_names, kgram_hashes, tokens, winnow
+from medgrade.similarity.fingerprints import SEPARATOR, WINDOW, K, bound_names, kgram_hashes, tokens, winnow
 
 CODE = '''\
 import torch
@@ -90,7 +90,7 @@ def test_kgrams_never_span_two_cells() -> None:
 
 def test_hashes_are_the_same_in_every_process() -> None:
     """Python's hash() is salted per process: fingerprints made with it would change run to run."""
-    code = ("from medgrade.grading.similarity.fingerprints import kgram_hashes\n"
+    code = ("from medgrade.similarity.fingerprints import kgram_hashes\n"
             "print(kgram_hashes(list('abcdefghijklmnopqrstuvwxyz'))[:3])")
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
@@ -115,7 +115,7 @@ def test_winnowing_keeps_far_fewer_hashes_than_kgrams() -> None:
 
 
 def test_numbers_a_student_chose_are_read_with_where_they_went() -> None:
-    from medgrade.grading.similarity.evidence import numeric_constants
+    from medgrade.similarity.evidence import numeric_constants
 
     found = numeric_constants(["opt = Adam(p, lr=0.0037)\ny = -0.5 + f(-3)\nz = 7"])
     assert found == [("0.0037", "Adam(lr=0.0037)"), ("-3", "f(-3)"), ("7", "the constant 7"),
@@ -125,7 +125,7 @@ def test_numbers_a_student_chose_are_read_with_where_they_went() -> None:
 def test_a_clue_says_how_much_of_the_class_shares_it() -> None:
     import numpy as np
 
-    from medgrade.grading.similarity.evidence import ClassEvidence, Observed
+    from medgrade.similarity.evidence import ClassEvidence, Observed
 
     standard = np.linspace(0, 1, 50)
     odd = np.linspace(1, 0, 50)

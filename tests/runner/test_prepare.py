@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
-from medgrade.runner.prepare import prepare
+from medgrade.intake.prepare import prepare
 from tests.conftest import REPO
 
 SRC = REPO / "source" / "01_pytorch_basics" / "pytorch_basics.ipynb"

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from medgrade.grading.scrub import NO_HIDDEN, hidden_of
+from medgrade.intake.scrub import NO_HIDDEN, hidden_of
 from medgrade.runner.probes import _BUILTINS, _FORMS, first_line, misreport, plan_probes
 from medgrade.runner.verdicts import Observation, anomalies, verdict_of
 

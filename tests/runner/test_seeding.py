@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from medgrade.intake.prepare import Prepared
+from medgrade.intake.prepare import TestCell as Graded
 from medgrade.profiles import get_profile
 from medgrade.runner.confine import Sandbox
 from medgrade.runner.execute import execute
-from medgrade.runner.prepare import Prepared
-from medgrade.runner.prepare import TestCell as Graded
 from medgrade.runner.sandbox import sandbox_env, write_kernelspec
 from medgrade.runner.seeding import seed_code
 

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
 
-from medgrade.grading.similarity.documents import Document
-from medgrade.grading.similarity.fingerprints import SEPARATOR, K, winnow
+from medgrade.similarity.documents import Document
+from medgrade.similarity.fingerprints import SEPARATOR, K, winnow
 
 __all__ = ["Region", "PairMatch", "ClassIndex", "default_common_limit"]
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from medgrade.results import PLOT_MIME
+
 __all__ = ["MIME", "KINDS", "publish"]
 
-MIME = "application/vnd.medgrade.plot+json"
+MIME = PLOT_MIME
 KINDS: dict[str, tuple[str, ...]] = {
     "loss_curve": ("losses",),
     "confusion": ("y_true", "y_pred"),

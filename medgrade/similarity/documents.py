@@ -19,7 +19,7 @@ import nbformat
 
 from medgrade.course import Course
 from medgrade.errors import UsageError
-from medgrade.grading.similarity.fingerprints import SEPARATOR, Names, bound_names, kgram_hashes, tokens
+from medgrade.similarity.fingerprints import SEPARATOR, Names, bound_names, kgram_hashes, tokens
 
 __all__ = ["Snippet", "Document", "CourseMaterial", "student_snippets", "course_material", "load_documents"]
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import click
 from nbgrader.api import MissingEntry
@@ -15,15 +12,16 @@ from medgrade.author.release import generate_release
 from medgrade.course import Course
 from medgrade.data.root import present_root
 from medgrade.errors import UsageError
-from medgrade.grading.engine import atomic_write, grade_class
-from medgrade.grading.integrity import integrity_csv
+from medgrade.gradebook.files import atomic_write, write_result
+from medgrade.grading.engine import grade_class
 from medgrade.grading.nbgrader_backend import autograde_class
+from medgrade.intake.integrity import integrity_csv
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult
 from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.slots import DeviceSlot, plan_slots
 
-__all__ = ["grade_and_report", "summary_table", "write_result"]
+__all__ = ["grade_and_report", "summary_table"]
 
 
 def _ensure_in_gradebook(course: Course, assignment: str) -> None:
@@ -35,18 +33,6 @@ def _ensure_in_gradebook(course: Course, assignment: str) -> None:
         except MissingEntry:
             pass
     generate_release(course, assignment)
-
-
-def write_result(course: Course, result: SubmissionResult) -> Path:
-    """Write ``gradebook/results/A/STUDENT.json`` atomically."""
-    folder = course.gradebook_dir / "results" / result.assignment
-    folder.mkdir(parents=True, exist_ok=True)
-    dest = folder / f"{result.student}.json"
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(result.to_json())
-    os.replace(tmp, dest)
-    return dest
 
 
 def summary_table(results: list[SubmissionResult], expected: dict[str, float] | None = None) -> str:
@@ -178,7 +164,7 @@ def _compare_class(course: Course, assignment: str) -> None:
     """The class similarity report after every batch (it reads submissions, so it also covers the
     students this batch did not regrade); a failure here costs no grade and says how to retry."""
     from medgrade.errors import MedgradeError
-    from medgrade.grading.similarity.run import report_similarity
+    from medgrade.similarity.run import report_similarity
 
     if len(course.students(assignment)) < 2:
         return

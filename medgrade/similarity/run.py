@@ -17,8 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,9 +25,11 @@ from typing import Any
 
 from medgrade.course import Course
 from medgrade.errors import UsageError
-from medgrade.grading.similarity.compare import ClassIndex, PairMatch, Region
-from medgrade.grading.similarity.documents import Document, course_material, load_documents
-from medgrade.grading.similarity.evidence import ClassEvidence, Clue, numeric_constants, observe
+from medgrade.gradebook.files import atomic_write
+from medgrade.similarity.compare import ClassIndex, PairMatch, Region
+from medgrade.similarity.documents import Document, course_material, load_documents
+from medgrade.similarity.evidence import ClassEvidence, Flagged, numeric_constants, observe
+from medgrade.similarity.pages import render_pair_page
 
 __all__ = ["Settings", "Flagged", "ClassSimilarity", "compare_class", "write_similarity", "integrity_folder",
            "read_summary", "pair_page_name"]
@@ -42,20 +42,6 @@ class Settings:
     threshold: float = 0.5  # of a student's own code matching the other's
     min_tokens: int = 60  # about six lines: less is too little to call copying
     common_limit: int | None = None  # default: compare.default_common_limit
-
-
-@dataclass(frozen=True)
-class Flagged:
-    match: PairMatch
-    clues: tuple[Clue, ...]
-
-    @property
-    def rare(self) -> tuple[Clue, ...]:
-        return tuple(c for c in self.clues if c.rare)
-
-    @property
-    def reason(self) -> str:
-        return "code" if not self.rare else "code and rare clues"
 
 
 @dataclass
@@ -117,15 +103,6 @@ def compare_class(course: Course, assignment: str, *, settings: Settings | None 
     flagged.sort(key=lambda f: (-f.match.score, f.match.a, f.match.b))
     return ClassSimilarity(assignment, settings, {d.student: d for d in docs}, skipped, total, len(pairs),
                            time.monotonic() - started, evidence.graded, flagged)
-
-
-def atomic_write(dest: Path, text: str) -> None:
-    """As :func:`medgrade.grading.engine.atomic_write`, without importing the engine (and nbgrader)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, dest)
 
 
 def integrity_folder(course: Course, assignment: str) -> Path:
@@ -193,8 +170,6 @@ def merge_csv(existing: str, result: ClassSimilarity) -> str:
 
 def write_similarity(course: Course, result: ClassSimilarity) -> Path:
     """Write the CSV rows, ``similarity.json`` and the pair pages; return the folder of the pages."""
-    from medgrade.gradebook.similarity_pages import render_pair_page
-
     folder = integrity_folder(course, result.assignment)
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {pair_page_name(f.match.a, f.match.b) for f in result.flagged}

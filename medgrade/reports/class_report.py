@@ -13,11 +13,11 @@ from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
-from medgrade.author.rubric import Question
 from medgrade.gradebook import plots
-from medgrade.gradebook.answers_html import answers_summary, score_line
-from medgrade.gradebook.html import STATUS_CLASS, esc, img, page, table
 from medgrade.gradebook.manual import ManualGrade
+from medgrade.gradebook.rubric import Question
+from medgrade.html import STATUS_CLASS, esc, img, page, table
+from medgrade.reports.answers_html import answers_summary, score_line
 from medgrade.results import Stop, SubmissionResult, TestResult
 
 __all__ = ["CAUSES", "failure_cause", "integrity_flags", "render_class_report"]
@@ -122,7 +122,7 @@ def render_class_report(assignment: str, results: list[SubmissionResult], *, slo
     ``similarity`` is the class similarity run's summary (``gradebook/integrity/A/similarity.json``):
     its reported pairs are listed with links to their pages.
     """
-    from medgrade.gradebook.similarity_pages import similarity_section
+    from medgrade.similarity.pages import similarity_section
 
     manual = manual or {}
     body = (f"<h1>{esc(assignment)}: class report</h1>" + _summary(results, manual) + _pass_rates(results)

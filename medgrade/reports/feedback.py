@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medgrade.author.rubric import Question, answer_cells, load_rubric
 from medgrade.course import Course
 from medgrade.errors import UsageError
-from medgrade.gradebook.answers_html import answers_section, score_line
 from medgrade.gradebook.evidence import draw, read_evidence
-from medgrade.gradebook.html import STATUS_CLASS, esc, img, page
+from medgrade.gradebook.files import atomic_write
 from medgrade.gradebook.manual import ManualGrade, evidence_text, manual_grades, student_cells
-from medgrade.grading.engine import atomic_write
-from medgrade.grading.scrub import NO_HIDDEN, Hidden, scrub
+from medgrade.gradebook.rubric import Question, answer_cells, load_rubric
+from medgrade.html import STATUS_CLASS, esc, img, page
+from medgrade.intake.scrub import NO_HIDDEN, Hidden, scrub
+from medgrade.reports.answers_html import answers_section, score_line
 from medgrade.results import SubmissionResult, TestResult
 
 __all__ = ["FeedbackOutput", "feedback_dir", "load_results", "render_feedback", "write_feedback"]
@@ -128,9 +128,9 @@ def _answer_evidence(course: Course, assignment: str, r: SubmissionResult, rubri
 
 def write_feedback(course: Course, assignment: str, *, now: dt.datetime | None = None) -> FeedbackOutput:
     """Write every graded submission's page and the class report; return where they went."""
-    from medgrade.gradebook.class_report import render_class_report
     from medgrade.gradebook.visibility import hidden_sources, load_visibility, shown_sources
-    from medgrade.grading.similarity.run import read_summary
+    from medgrade.reports.class_report import render_class_report
+    from medgrade.similarity.run import read_summary
 
     course.require(assignment)
     results = load_results(course, assignment)

@@ -24,8 +24,7 @@ from typing import Any
 
 import nbformat
 
-from medgrade.author.mutants import read_yaml
-from medgrade.course import Course
+from medgrade.course import Course, read_yaml
 from medgrade.errors import CourseError
 
 __all__ = ["Criterion", "Question", "RUBRIC", "answer_cells", "load_rubric", "rubric_problems"]

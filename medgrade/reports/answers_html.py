@@ -7,9 +7,9 @@ many students met it.
 
 from __future__ import annotations
 
-from medgrade.author.rubric import Question
-from medgrade.gradebook.html import esc, table
 from medgrade.gradebook.manual import ManualGrade
+from medgrade.gradebook.rubric import Question
+from medgrade.html import esc, table
 
 __all__ = ["AWAITING", "answers_section", "answers_summary", "score_line"]
 

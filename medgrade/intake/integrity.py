@@ -6,7 +6,7 @@ review, with the cell and the line that raised the flag. Findings start with ``i
 so the TA summary, the gradebook flag and the class report can tell them apart.
 
 Scanned: the cells the student may write (solution cells and cells they added), read as IPython
-reads them (magics and shell lines included, :func:`medgrade.grading.tampering.as_python`); the
+reads them (magics and shell lines included, :func:`medgrade.intake.tampering.as_python`); the
 locked and test cells come from the source and are not the student's. Flagged:
 
 - **patching**: assigning to, or ``setattr`` on, an attribute of the check library, torch,
@@ -18,7 +18,7 @@ locked and test cells come from the source and are not the student's. Flagged:
 - **held-out data**: importing the stand-ins' generators (``medgrade.data.pathmnist``...), naming
   the held-out key;
 - **tampering** with the interpreter or the kernel, **input history** and risky **magics**
-  (:mod:`medgrade.grading.tampering`).
+  (:mod:`medgrade.intake.tampering`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from medgrade import envvars
-from medgrade.grading.tampering import as_python, embedded_code, tampering_flags
+from medgrade.intake.tampering import as_python, embedded_code, tampering_flags
 from medgrade.results import Stop, SubmissionResult
 
 __all__ = ["Flag", "scan_notebook", "runtime_flags", "integrity_csv", "PREFIX"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from medgrade.errors import CourseError, UsageError
-from medgrade.grading.planted import Refused, open_folders, read_planted
+from medgrade.judge.planted import Refused, open_folders, read_planted
 from medgrade.profiles import PROFILES, for_profile
 
 __all__ = ["JudgeSpec", "Verdict", "judge_specs", "judge_cell", "forget_records", "MAX_RECORD_BYTES"]
@@ -161,7 +161,7 @@ def _read(evidence_dir: Path, key: str) -> Any:
     """The record ``key`` the kernel wrote, opened without following any link it could have planted.
 
     The kernel can rewrite its own folder while the grader reads (a background thread), so the
-    record is read with :func:`medgrade.grading.planted.read_planted`: a symbolic link to a
+    record is read with :func:`medgrade.judge.planted.read_planted`: a symbolic link to a
     grader-side file (another student's result) or a FIFO is refused, never read.
     """
     anchor, parts = _parts(evidence_dir)
@@ -184,7 +184,7 @@ def _plot(spec: JudgeSpec, y_true: Any, values: Any, ignore: Any) -> dict[str, A
     from medgrade.checks import heldout
     from medgrade.checks.evidence import scored
     from medgrade.checks.segmentation import dice_score
-    from medgrade.student.evidence import MIME
+    from medgrade.results import PLOT_MIME as MIME
 
     if spec.plot == "masks":
         if values.shape != y_true.shape or values.ndim < 4:

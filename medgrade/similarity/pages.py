@@ -3,7 +3,7 @@
 A pair page shows each matching region side by side (the two students' lines, numbered, the
 match highlighted), the clues from grading with how common each is in the class, then both
 students' code whole. Student code is untrusted: every line, name and clue passes through
-:func:`~medgrade.gradebook.html.esc`, and pages have no script and load nothing.
+:func:`~medgrade.html.esc`, and pages have no script and load nothing.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from medgrade.gradebook.html import esc, page, table
-from medgrade.grading.similarity.documents import Document
-from medgrade.grading.similarity.run import Flagged
+from medgrade.html import esc, page, table
+from medgrade.similarity.documents import Document
+from medgrade.similarity.evidence import Flagged
 
 __all__ = ["render_pair_page", "similarity_section"]
 

@@ -29,10 +29,11 @@ import numpy as np
 
 from medgrade.course import Course
 from medgrade.gradebook.evidence import read_evidence
-from medgrade.grading.similarity.documents import Snippet
-from medgrade.grading.similarity.fingerprints import python_only
+from medgrade.similarity.compare import PairMatch
+from medgrade.similarity.documents import Snippet
+from medgrade.similarity.fingerprints import python_only
 
-__all__ = ["Observed", "Clue", "ClassEvidence", "observe", "numeric_constants", "rare_limit"]
+__all__ = ["Observed", "Clue", "ClassEvidence", "Flagged", "observe", "numeric_constants", "rare_limit"]
 
 AGREE = 0.99  # predictions agreeing on this fraction of items are "near-identical"
 SCORE_TOLERANCE = 1e-3  # two scores closer than this agree
@@ -189,3 +190,17 @@ class ClassEvidence:
             out.append(Clue("choice", f"both wrote {choice}, which no code of the course uses; {n} of "
                                       f"{len(self.observed)} submissions do", n <= self.limit))
         return out
+
+
+@dataclass(frozen=True)
+class Flagged:
+    match: PairMatch
+    clues: tuple[Clue, ...]
+
+    @property
+    def rare(self) -> tuple[Clue, ...]:
+        return tuple(c for c in self.clues if c.rare)
+
+    @property
+    def reason(self) -> str:
+        return "code" if not self.rare else "code and rare clues"

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import nbformat
 from nbformat import NotebookNode
 
-from medgrade.grading.judge import JudgeSpec, judge_specs
-from medgrade.grading.scrub import NO_HIDDEN, Hidden, hidden_of
+from medgrade.intake.scrub import NO_HIDDEN, Hidden, hidden_of
+from medgrade.judge.grader import JudgeSpec, judge_specs
 
 __all__ = ["TestCell", "Prepared", "prepare"]
 
