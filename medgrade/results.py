@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
-__all__ = ["SCHEMA_VERSION", "TestResult", "AnswerResult", "SubmissionResult", "Outcome", "TestStatus", "AnswerStatus",
-           "Stop", "PLOT_MIME"]
+__all__ = ["SCHEMA_VERSION", "Measurement", "measurements", "TestResult", "AnswerResult", "SubmissionResult", "Outcome",
+           "TestStatus", "AnswerStatus", "Stop", "PLOT_MIME"]
 
 SCHEMA_VERSION = 1
 
@@ -44,6 +44,43 @@ class Stop(str, Enum):
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """One threshold comparison a test made (a metric, a Dice, a loss drop), kept for calibration.
+
+    Logged by a check in the kernel (:mod:`medgrade.checks.measure`) or made by the grader's
+    judge. Evidence for ``medgrade calibrate`` and ``validate``, which grade trusted notebooks;
+    never a verdict (a kernel can log anything). ``value`` is None when it was not finite.
+    """
+
+    check: str
+    name: str
+    value: float | None
+    threshold: float
+    direction: str  # ">=" or "<="
+    passed: bool
+
+    @classmethod
+    def parse(cls, record: Any) -> Measurement | None:
+        """From a logged record (a dict); None for anything malformed."""
+        if not isinstance(record, dict):
+            return None
+        value, threshold = record.get("value"), record.get("threshold")
+        texts = [record.get(k) for k in ("check", "name", "direction")]
+        if not all(isinstance(t, str) for t in texts) or texts[2] not in (">=", "<=") or \
+                not isinstance(threshold, int | float) or isinstance(threshold, bool) or \
+                not (value is None or isinstance(value, int | float) and not isinstance(value, bool)) or \
+                not isinstance(record.get("passed"), bool):
+            return None
+        return cls(str(texts[0]), str(texts[1]), None if value is None else float(value), float(threshold),
+                   str(texts[2]), bool(record["passed"]))
+
+
+def measurements(records: Any) -> tuple[Measurement, ...]:
+    """The well-formed :class:`Measurement` of ``records`` (a list), in order."""
+    return tuple(m for r in (records if isinstance(records, list) else []) if (m := Measurement.parse(r)))
+
+
+@dataclass(frozen=True)
 class TestResult:
     """One graded test: its points, the message a student reads, and what the grader observed.
 
@@ -61,17 +98,20 @@ class TestResult:
     message: str = ""
     stop: Stop | None = None
     error: str = ""
+    measured: tuple[Measurement, ...] = ()  # its threshold comparisons: what calibration reads
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["stop"] = self.stop.value if self.stop else None
+        d["measured"] = [asdict(m) for m in self.measured]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TestResult:
-        """From JSON; a result written before ``stop`` and ``error`` existed has neither."""
+        """From JSON; a result written before ``stop``, ``error`` or ``measured`` existed has none."""
         return cls(d["grade_id"], float(d["points"]), float(d["max_points"]), d["status"], d.get("message", ""),
-                   Stop(d["stop"]) if d.get("stop") else None, str(d.get("error") or ""))
+                   Stop(d["stop"]) if d.get("stop") else None, str(d.get("error") or ""),
+                   measurements(d.get("measured")))
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ from medgrade.errors import CourseError
 from medgrade.grading.engine import grade_class
 from medgrade.kit import DATASETS
 from medgrade.profiles import Profile
+from medgrade.results import SubmissionResult
 from medgrade.runner.slots import plan_slots
 
 __all__ = ["Calibration", "calibrate_assignment", "reanalyse"]
@@ -121,12 +122,12 @@ class _Figures:
             "alternatives": {name: [None] * self.seeds for name in others if name in self.alternatives},
             "mutants": {name: [None] * self.seeds for name in others if name not in self.alternatives}})
 
-    def add(self, scratch: Course, assignment: str, results: list[Any], seed: int) -> None:
+    def add(self, results: list[SubmissionResult], seed: int) -> None:
         for r in results:
             col = self.label[r.student]
             for t in r.tests:
                 self.passed[t.grade_id][col].append(t.status == "passed")
-            for gid, logged in measured_for(scratch, assignment, r.student).items():
+            for gid, logged in measured_for(r).items():
                 for m in logged:
                     slot = self._slot(gid, m)
                     series = (slot["reference"] if col == REFERENCE else
@@ -177,7 +178,7 @@ def calibrate_assignment(
                                   workers=len(slots), slots=slots, seed=seed, unconfined=unconfined)
             if into is not None:
                 shutil.rmtree(into, ignore_errors=True)
-            figures.add(scratch, assignment, results, seed)
+            figures.add(results, seed)
             done, slowest = seed + 1, max(slowest, time.monotonic() - started)
             if progress:
                 progress(seed + 1, seeds)

@@ -9,15 +9,15 @@ they are (:func:`record_problems`, :func:`stale_problems`, :func:`threshold_prob
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any
-
-import nbformat
 
 from medgrade.author.alternatives import load_alternatives
 from medgrade.author.columns import REFERENCE, full_points, must_fail
 from medgrade.author.mutants import load_mutants
 from medgrade.author.records import MIN_SEEDS
 from medgrade.course import Course
+from medgrade.results import SubmissionResult
 
 __all__ = ["allowed_passes", "measured_for", "analyse", "fmt", "record_problems", "stale_problems",
            "threshold_problems", "drift_problems", "DRIFT"]
@@ -28,19 +28,9 @@ def allowed_passes(seeds: int) -> int:
     return seeds // 20
 
 
-def measured_for(course: Course, assignment: str, student: str) -> dict[str, list[dict[str, Any]]]:
-    """grade_id -> the threshold comparisons its test cell logged, from the student's autograded notebooks."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for src in course.source_notebooks(assignment):
-        path = course.autograded / student / assignment / src.name
-        if not path.is_file():
-            continue
-        for cell in nbformat.read(path, as_version=4).cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            measured = cell.metadata.get("medgrade", {}).get("measured")
-            if gid and measured:
-                out[gid] = list(measured)
-    return out
+def measured_for(result: SubmissionResult) -> dict[str, list[dict[str, Any]]]:
+    """grade_id -> the threshold comparisons its test made, as grading returned them."""
+    return {t.grade_id: [asdict(m) for m in t.measured] for t in result.tests if t.measured}
 
 
 def _passes(value: float | None, threshold: float, direction: str) -> bool:

@@ -30,6 +30,7 @@ from medgrade.gradebook.rubric import rubric_problems
 from medgrade.grading.engine import grade_class
 from medgrade.intake.cells import grade_cells
 from medgrade.profiles import Profile
+from medgrade.results import SubmissionResult
 from medgrade.runner.slots import plan_slots
 
 __all__ = ["Column", "ValidationRow", "ValidationReport", "validate_assignment", "calibration_problems"]
@@ -112,8 +113,8 @@ def _columns(course: Course, assignment: str, mutants: list[Mutant], alternative
     return columns
 
 
-def calibration_problems(course: Course, assignment: str, scratch: Course, profile: Profile) -> list[str]:
-    """The committed calibration record against the thresholds the reference just met."""
+def calibration_problems(course: Course, assignment: str, reference: SubmissionResult, profile: Profile) -> list[str]:
+    """The committed calibration record against the thresholds ``reference`` (its grade) just met."""
     record = load_record(course, assignment, profile.name)
     if record is None:
         return []
@@ -122,7 +123,7 @@ def calibration_problems(course: Course, assignment: str, scratch: Course, profi
         return [f"{name}: records the {record.get('profile')!r} profile, not {profile.name!r}; rerun: medgrade "
                 f"calibrate {assignment} --profile {profile.name}"]
     problems = [f"{name}: {p}" for p in record_problems(record) + stale_problems(course, assignment, record)]
-    for gid, logged in measured_for(scratch, assignment, REFERENCE).items():
+    for gid, logged in measured_for(reference).items():
         for m in logged:
             problems.extend(threshold_problems(record, gid, m) or drift_problems(record, gid, m))
     return problems
@@ -146,7 +147,8 @@ def validate_assignment(
                               unconfined=unconfined)
         problems = [f"{r.student}: {r.message}" for r in results if r.outcome == "error"]
         problems += rubric_problems(course, assignment)
-        problems += calibration_problems(course, assignment, scratch, profile)
+        problems += calibration_problems(course, assignment, next(r for r in results if r.student == REFERENCE),
+                                         profile)
     note = provisional_note(course, assignment, profile)
     by_student = {r.student: r for r in results}
     rows = []

@@ -20,14 +20,15 @@ from medgrade.data.heldout import kernel_masks
 from medgrade.errors import SubmissionError
 from medgrade.intake.cells import answer_results, grade_cells, manual_cells
 from medgrade.intake.integrity import scan_notebook
-from medgrade.intake.prepare import prepare
+from medgrade.intake.prepare import Prepared, prepare
 from medgrade.intake.submission import check_submission
 from medgrade.profiles import Profile
 from medgrade.results import AnswerResult, Stop, SubmissionResult, TestResult, TestStatus
-from medgrade.runner.execute import execute
+from medgrade.runner.confine import Sandbox
+from medgrade.runner.execute import Execution, execute
 from medgrade.runner.isolation import find_sandbox
 from medgrade.runner.sandbox import open_kernel
-from medgrade.runner.slots import current_slot
+from medgrade.runner.slots import DeviceSlot, current_slot
 from medgrade.scratch import private_dir
 
 __all__ = ["Job", "JobOutput", "run_job", "supported_kernel", "withheld_labels", "data_masks"]
@@ -97,6 +98,22 @@ def _locked_source(source: Path) -> str:
                      and "### BEGIN" not in c.source)
 
 
+def run_sandboxed(course: Course, prepared: Prepared, sandbox: Sandbox, profile: Profile, aux: list[Path],
+                  data_root: str | Path | None, masked: tuple[tuple[Path, Path], ...], *,
+                  slot: DeviceSlot | None = None, seed: int = 0) -> tuple[Execution, tuple[str, ...]]:
+    """Run ``prepared`` in a fresh kernel confined by ``sandbox``, in a folder of its own that is gone after.
+
+    What ``medgrade grade`` and ``medgrade check`` both do. Returns the execution and what opening
+    the kernel found.
+    """
+    with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=private_dir("sandboxes")) as tmp:
+        kernel = open_kernel(course, Path(tmp), sandbox, profile, aux, data_root, masked, slot, seed)
+        run = execute(prepared, workdir=kernel.workdir, spec_dir=kernel.spec_dir, profile=profile, seed=seed,
+                      env=kernel.env, caps=kernel.caps, confined=kernel.confined,
+                      data_root=Path(data_root) if data_root else None)
+    return run, tuple(kernel.findings)
+
+
 def run_job(job: Job) -> JobOutput:
     """Grade ``job``'s submission; student problems become results, never exceptions."""
     start = time.monotonic()
@@ -134,14 +151,10 @@ def run_job(job: Job) -> JobOutput:
         if keys and not masked:
             findings.append(f"{src.name}: the labels of {', '.join(sorted(keys))} were readable by the kernel "
                             "(withholding them needs the sandbox and the data root)")
-        with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=private_dir("sandboxes")) as tmp:
-            kernel = open_kernel(course, Path(tmp), sandbox, profile, aux, job.data_root, masked, current_slot(),
-                                 job.seed)
-            findings.extend(f"{src.name}: {f}" for f in kernel.findings)
-            run = execute(prepared, workdir=kernel.workdir, spec_dir=kernel.spec_dir, profile=profile, seed=job.seed,
-                          env=kernel.env, caps=kernel.caps, confined=kernel.confined,
-                          data_root=Path(job.data_root) if job.data_root else None)
-            findings.extend(f"{src.name}: {f}" for f in run.findings)  # verdicts: what the kernel was seen to do
+        run, opened = run_sandboxed(course, prepared, sandbox, profile, aux, job.data_root, masked,
+                                    slot=current_slot(), seed=job.seed)
+        findings.extend(f"{src.name}: {f}" for f in opened)
+        findings.extend(f"{src.name}: {f}" for f in run.findings)  # verdicts: what the kernel was seen to do
         if run.stop is Stop.NO_START:  # before any student code ran: the grader's failure, not the student's
             return JobOutput(SubmissionResult(job.student, job.assignment, "error", (), message=run.stopped or ""),
                              {}, lost=run.stopped or "the kernel could not start")
@@ -150,7 +163,7 @@ def run_job(job: Job) -> JobOutput:
                 continue
             o = run.outcomes[t.grade_id]
             tests.append(TestResult(t.grade_id, t.points if o.status == "passed" else 0.0, t.points,
-                                    o.status, o.message, o.stop, o.error))  # type: ignore[arg-type]
+                                    o.status, o.message, o.stop, o.error, o.measured))  # type: ignore[arg-type]
         answers.extend(answer_results(run.notebook, released))
         autograded[src.name] = nbformat.writes(run.notebook)
     result = SubmissionResult(job.student, job.assignment, "graded", tuple(tests), seconds=time.monotonic() - start,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from medgrade.intake.prepare import TestCell
 from medgrade.intake.scrub import scrub
 from medgrade.judge.grader import forget_records, judge_cell
 from medgrade.profiles import Profile
-from medgrade.results import Stop
+from medgrade.results import Measurement, Stop, measurements
 from medgrade.runner.kernel import Client
 from medgrade.runner.probes import Probe, first_line, misreport, prefixed
 from medgrade.runner.seeding import seed_code
@@ -44,7 +44,6 @@ MEASURE_EXPRESSION = ("(lambda m: m.drain_json() if m else '[]')"
 FAILURE_EXPRESSION = ("(lambda e: __import__('json').dumps(e.to_dict()) if type(e).__name__ == 'CheckFailure' "
                       "and callable(getattr(e, 'to_dict', None)) else '')"
                       "(getattr(__import__('sys'), 'last_value', None))")
-_MEASURED_KEYS = {"check", "name", "value", "threshold", "direction", "passed"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,7 @@ class TestOutcome:
     message: str = ""
     stop: Stop | None = None  # the grader stopped the cell, or never reached it
     error: str = ""  # the exception the failed cell raised, as the grader saw it
+    measured: tuple[Measurement, ...] = ()  # the cell's threshold comparisons, for calibration
 
 
 @dataclass
@@ -129,16 +129,15 @@ class TestRun:
         self._before(test)
         obs = self.client.observe_cell(cell, index, prefixed(cell.source, first_line(self.rng, fails=False)))
         records, structured = self._after()
-        kept = [{k: r[k] for k in _MEASURED_KEYS} for r in records or []
-                if isinstance(r, dict) and _MEASURED_KEYS <= r.keys()]
-        if kept:
-            cell.metadata.setdefault("medgrade", {})["measured"] = kept
+        kept = measurements(records)
+        if kept:  # also in the autograded notebook: the class similarity report reads it there
+            cell.metadata.setdefault("medgrade", {})["measured"] = [asdict(m) for m in kept]
         self._note(obs, f"test {test.grade_id}")
         status, message = verdict_of(obs, cell_timeout=self.profile.cell_timeout, hidden=test.hidden,
                                      structured=structured)
         stop = Stop.CELL_LIMIT if obs.interrupted else None
         error = obs.raised if status == "failed" and stop is None else ""
-        self.run.outcomes[test.grade_id] = TestOutcome(test.grade_id, status, message, stop, error)
+        self.run.outcomes[test.grade_id] = TestOutcome(test.grade_id, status, message, stop, error, kept)
         if status == "passed" and test.judges:
             self._judge_outside(test, cell)
 
@@ -155,11 +154,15 @@ class TestRun:
     def _judge_outside(self, test: TestCell, cell: NotebookNode) -> None:
         """The grader's judgement of a judged test that ran without error (see medgrade.judge.grader)."""
         verdict = judge_cell(test.judges, self.evidence, self.data_root, self.profile.name)
-        if verdict.measured:
-            cell.metadata.setdefault("medgrade", {}).setdefault("measured", []).extend(verdict.measured)
+        judged = measurements(verdict.measured)
+        if judged:
+            cell.metadata.setdefault("medgrade", {}).setdefault("measured", []).extend(asdict(m) for m in judged)
+            before = self.run.outcomes[test.grade_id]
+            self.run.outcomes[test.grade_id] = replace(before, measured=before.measured + judged)
         cell.outputs.extend(nbformat.from_dict(o) for o in verdict.outputs)
         if verdict.message:
             message = scrub(verdict.message, test.hidden)
             ename, _, evalue = message.partition(": ")
             cell.outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[message]))
-            self.run.outcomes[test.grade_id] = TestOutcome(test.grade_id, "failed", message, error=ename)
+            self.run.outcomes[test.grade_id] = TestOutcome(test.grade_id, "failed", message, error=ename,
+                                                           measured=self.run.outcomes[test.grade_id].measured)

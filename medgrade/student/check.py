@@ -28,11 +28,9 @@ from medgrade.intake.submission import check_submission
 from medgrade.profiles import Profile
 from medgrade.results import Stop
 from medgrade.runner.confine import Sandbox
-from medgrade.runner.execute import Execution, execute
+from medgrade.runner.execute import Execution
 from medgrade.runner.isolation import find_sandbox
-from medgrade.runner.job import data_masks, supported_kernel
-from medgrade.runner.sandbox import open_kernel
-from medgrade.scratch import private_dir
+from medgrade.runner.job import data_masks, run_sandboxed, supported_kernel
 
 __all__ = ["CheckedTest", "CheckReport", "locate_release", "run_check"]
 
@@ -155,8 +153,6 @@ def _execute(course: Course, prepared: Prepared, release_dir: Path, profile: Pro
              data_root: Path | None, sandbox: Sandbox) -> Execution:
     """Run ``prepared`` as :func:`medgrade.runner.job.run_job` does: own folder, sandbox, limits."""
     aux = [p for p in release_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"]
-    with tempfile.TemporaryDirectory(prefix="medgrade-sandbox-", dir=private_dir("sandboxes")) as tmp:
-        kernel = open_kernel(course, Path(tmp), sandbox, profile, aux, data_root,
-                             data_masks(data_root, sandbox.confined))  # what the grader's kernel sees
-        return execute(prepared, workdir=kernel.workdir, spec_dir=kernel.spec_dir, env=kernel.env, caps=kernel.caps,
-                       confined=kernel.confined, profile=profile, data_root=data_root)
+    run, _ = run_sandboxed(course, prepared, sandbox, profile, aux, data_root,
+                           data_masks(data_root, sandbox.confined))  # what the grader's kernel sees
+    return run
