@@ -17,9 +17,9 @@ from typing import Any
 
 from medgrade.course import Course
 from medgrade.errors import UsageError
-from medgrade.gradebook.evidence import draw, read_evidence
 from medgrade.gradebook.files import atomic_write
 from medgrade.gradebook.manual import ManualGrade, evidence_text, manual_grades, student_cells
+from medgrade.gradebook.plot_evidence import draw, read_evidence
 from medgrade.gradebook.rubric import Question, answer_cells, load_rubric
 from medgrade.html import STATUS_CLASS, esc, img, page
 from medgrade.intake.scrub import NO_HIDDEN, Hidden, scrub

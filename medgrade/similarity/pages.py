@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import quote
 
 from medgrade.html import esc, page, table
+from medgrade.similarity.clues import Flagged
 from medgrade.similarity.documents import Document
-from medgrade.similarity.evidence import Flagged
 
 __all__ = ["render_pair_page", "similarity_section"]
 

@@ -26,9 +26,9 @@ from typing import Any
 from medgrade.course import Course
 from medgrade.errors import UsageError
 from medgrade.gradebook.files import atomic_write
+from medgrade.similarity.clues import ClassEvidence, Flagged, numeric_constants, observe
 from medgrade.similarity.compare import ClassIndex, PairMatch, Region
 from medgrade.similarity.documents import Document, course_material, load_documents
-from medgrade.similarity.evidence import ClassEvidence, Flagged, numeric_constants, observe
 from medgrade.similarity.pages import render_pair_page
 
 __all__ = ["Settings", "Flagged", "ClassSimilarity", "compare_class", "write_similarity", "integrity_folder",

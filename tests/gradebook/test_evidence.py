@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_notebook, new_output
 
-from medgrade.gradebook.evidence import draw, read_evidence
+from medgrade.gradebook.plot_evidence import draw, read_evidence
 from medgrade.publish import MIME, publish
 from tests.tiny_course import cell
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from click.testing import CliRunner
 
-from medgrade.gradebook.evidence import read_evidence
+from medgrade.gradebook.plot_evidence import read_evidence
 from medgrade.gradebook.visibility import load_visibility, shown_sources
 from medgrade.reports.feedback import load_results, render_feedback
 from tests.feedback_course import HIDDEN_MARKER

@@ -115,7 +115,7 @@ def test_winnowing_keeps_far_fewer_hashes_than_kgrams() -> None:
 
 
 def test_numbers_a_student_chose_are_read_with_where_they_went() -> None:
-    from medgrade.similarity.evidence import numeric_constants
+    from medgrade.similarity.clues import numeric_constants
 
     found = numeric_constants(["opt = Adam(p, lr=0.0037)\ny = -0.5 + f(-3)\nz = 7"])
     assert found == [("0.0037", "Adam(lr=0.0037)"), ("-3", "f(-3)"), ("7", "the constant 7"),
@@ -125,7 +125,7 @@ def test_numbers_a_student_chose_are_read_with_where_they_went() -> None:
 def test_a_clue_says_how_much_of_the_class_shares_it() -> None:
     import numpy as np
 
-    from medgrade.similarity.evidence import ClassEvidence, Observed
+    from medgrade.similarity.clues import ClassEvidence, Observed
 
     standard = np.linspace(0, 1, 50)
     odd = np.linspace(1, 0, 50)

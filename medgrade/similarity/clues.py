@@ -28,7 +28,7 @@ import nbformat
 import numpy as np
 
 from medgrade.course import Course
-from medgrade.gradebook.evidence import read_evidence
+from medgrade.gradebook.plot_evidence import read_evidence
 from medgrade.similarity.compare import PairMatch
 from medgrade.similarity.documents import Snippet
 from medgrade.similarity.fingerprints import python_only
