@@ -19,13 +19,16 @@ from pathlib import Path
 
 from medgrade.course import Course
 from medgrade.errors import MedgradeError
-from medgrade.gradebook.manual import manual_grades, total_score
+from medgrade.gradebook.manual import ManualGrade, manual_grades, total_score
 from medgrade.nbgrader_cli import run_nbgrader
 from medgrade.results import SubmissionResult
 
-__all__ = ["GRADESCOPE_COLUMNS", "awaiting_grading", "gradescope_csv", "load_results", "nbgrader_csv"]
+__all__ = ["GRADESCOPE_COLUMNS", "ClassGrades", "awaiting_grading", "class_grades", "gradescope_csv", "load_results",
+           "nbgrader_csv"]
 
 GRADESCOPE_COLUMNS = ("Name", "SID", "Email", "Total Score")
+# The graded results of an assignment, and student -> the TA's grades of their answers.
+ClassGrades = tuple[list[SubmissionResult], dict[str, list[ManualGrade]]]
 
 
 def load_results(course: Course, assignment: str) -> list[SubmissionResult]:
@@ -45,14 +48,19 @@ def _roster(course: Course) -> dict[str, tuple[str, str]]:
         return {s.id: (" ".join(p for p in (s.first_name, s.last_name) if p), s.email or "") for s in gb.students}
 
 
-def gradescope_csv(course: Course, assignment: str) -> str:
+def class_grades(course: Course, assignment: str) -> ClassGrades:
+    """The results and the TA's grades of ``assignment``, read once for everything an export says."""
+    results = load_results(course, assignment)
+    return results, manual_grades(course, assignment, results)
+
+
+def gradescope_csv(course: Course, assignment: str, grades: ClassGrades | None = None) -> str:
     """The CSV text for Gradescope's manual score upload (columns in :data:`GRADESCOPE_COLUMNS`)."""
     roster = _roster(course)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(GRADESCOPE_COLUMNS)
-    results = load_results(course, assignment)
-    manual = manual_grades(course, assignment, results)
+    results, manual = grades or class_grades(course, assignment)
     for r in results:
         name, email = roster.get(r.student, ("", ""))
         total, _ = total_score(r, manual.get(r.student, []))
@@ -60,10 +68,8 @@ def gradescope_csv(course: Course, assignment: str) -> str:
     return out.getvalue()
 
 
-def awaiting_grading(course: Course, assignment: str) -> dict[str, int]:
+def awaiting_grading(manual: dict[str, list[ManualGrade]]) -> dict[str, int]:
     """student -> how many of their answers await a TA's grade (their points are not in a total yet)."""
-    results = load_results(course, assignment)
-    manual = manual_grades(course, assignment, results)
     return {s: n for s, gs in manual.items() if (n := sum(g.awaiting for g in gs))}
 
 
