@@ -10,6 +10,7 @@ from medgrade.course import Course
 from medgrade.grading.engine import grade_class
 from medgrade.reports.feedback import FeedbackOutput, write_feedback
 from tests.feedback_course import make_feedback_course
+from tests.gradebook.browser import find_chromium
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, submit
 
 POLICY = """\
@@ -36,3 +37,13 @@ def feedback_class(tmp_path_factory) -> tuple[Course, FeedbackOutput]:
     course = Course(root)
     grade_class(course, ASSIGNMENT, STUDENTS, profile=TINY_PROFILE, data_root=None, workers=2)
     return course, write_feedback(course, ASSIGNMENT, now=BEFORE_DUE)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, for the tests that open pages in a browser; skipped where it cannot be had."""
+    found = find_chromium()
+    if found is None:
+        pytest.skip("Debian's chromium is not installed and `apt-get install -y chromium` failed here "
+                    "(`make test` installs it first)")
+    return found

@@ -6,18 +6,9 @@ import re
 
 import pytest
 
-from tests.gradebook.browser import find_chromium, render
+from tests.gradebook.browser import render
 
 pytestmark = pytest.mark.xdist_group("feedback")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    found = find_chromium()
-    if found is None:
-        pytest.skip("Debian's chromium is not installed and `apt-get install -y chromium` failed here "
-                    "(`make test` installs it first)")
-    return found
 
 
 @pytest.mark.parametrize("page", ["index", "wrong", "right"])

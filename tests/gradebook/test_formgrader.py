@@ -34,7 +34,6 @@ from click.testing import CliRunner
 from medgrade.cli.main import cli
 from medgrade.course import Course
 from medgrade.grading.engine import grade_class
-from tests.gradebook.browser import find_chromium
 from tests.gradebook.cdp import Browser
 from tests.gradebook.test_written_answers import _course
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, submit
@@ -46,15 +45,6 @@ COMMENT = "Cite your numbers."
 NOTEBOOK = "tiny"
 STARTUP_S = 90  # the formgrader imports nbgrader and jupyter_server: seconds, more on a busy machine
 SAVE_S = 20
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    found = find_chromium()
-    if found is None:
-        pytest.skip("Debian's chromium is not installed and `apt-get install -y chromium` failed here "
-                    "(`make test` installs it first)")
-    return found
 
 
 @pytest.fixture
