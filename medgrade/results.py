@@ -9,6 +9,7 @@ notebook for one assignment.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -17,6 +18,8 @@ __all__ = ["SCHEMA_VERSION", "Measurement", "measurements", "TestResult", "Answe
            "TestStatus", "AnswerStatus", "Stop", "PLOT_MIME"]
 
 SCHEMA_VERSION = 1
+# A result written before flags were recorded: its flags are the findings worded as these were.
+_FLAGGED_BEFORE = re.compile(r"\bcell \S+ was (edited|deleted)\b|(^|: )integrity: ")
 
 # The MIME type of the plot evidence a cell displays (medgrade.publish.publish), which
 # the autograded notebook carries to the feedback page.
@@ -149,6 +152,10 @@ class SubmissionResult:
     fingerprint: str = ""
     # The answers a person grades, in notebook order: never scored here (see AnswerResult).
     answers: tuple[AnswerResult, ...] = ()
+    # The findings that say what the notebook did (a cell edited, deleted or claimed, tampering,
+    # patching), set where each was found: what a TA reviews for integrity. The other findings
+    # are the conditions of grading (no sandbox, probes off), not the student's doing.
+    flags: tuple[str, ...] = ()
     schema_version: int = field(default=SCHEMA_VERSION)
 
     @property
@@ -193,4 +200,6 @@ class SubmissionResult:
             findings=tuple(d.get("findings", ())),
             fingerprint=d.get("fingerprint", ""),
             answers=tuple(AnswerResult.from_dict(a) for a in d.get("answers", ())),
+            flags=tuple(d["flags"]) if "flags" in d else tuple(
+                f for f in d.get("findings", ()) if _FLAGGED_BEFORE.search(f)),
         )

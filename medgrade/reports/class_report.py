@@ -7,7 +7,6 @@ the cell raised), never from the message, which a student's exception can fill w
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import Counter
 from typing import Any
@@ -25,7 +24,6 @@ __all__ = ["CAUSES", "failure_cause", "integrity_flags", "render_class_report"]
 CAUSES = ("wrong answer", "timeout", "crash", "out of memory", "out of space or processes", "not gradable", "other")
 # An integrity flag is a finding about the student's notebook (a protected cell changed, or the
 # integrity scan's "integrity: ..." findings), not a protection the grading machine lacked.
-_INTEGRITY = re.compile(r"\bcell \S+ was (edited|deleted)\b|(^|: )integrity: ")
 _WRONG = {"AssertionError", "CheckFailure"}  # a check said the answer is wrong
 _CAUSE_OF_STOP = {Stop.MEMORY: "out of memory", Stop.SPACE: "out of space or processes",
                   Stop.PROCESSES: "out of space or processes", Stop.BUDGET: "timeout", Stop.CELL_LIMIT: "timeout",
@@ -48,7 +46,8 @@ def failure_cause(result: SubmissionResult, test: TestResult) -> str | None:
 
 
 def integrity_flags(result: SubmissionResult) -> list[str]:
-    return [f for f in result.findings if _INTEGRITY.search(f)]
+    """What the notebook did that a TA reviews for integrity, as grading flagged it (never parsed from a finding)."""
+    return list(result.flags)
 
 
 def _summary(results: list[SubmissionResult], manual: dict[str, list[ManualGrade]]) -> str:

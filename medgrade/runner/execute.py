@@ -60,7 +60,7 @@ def execute(
     plan = ProbePlan() if probes_off() else plan_probes([(t.grade_id, nb.cells[t.index].source)
                                                          for t in prepared.tests], rng)
     if probes_off():
-        run.findings.append(OFF_FINDING)
+        run.notes.append(OFF_FINDING)
     # Async, as nbclient expects: with a blocking client its timeouts never fire.
     specs = KernelSpecManager(kernel_dirs=[str(spec_dir)])
     km = SandboxKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, confined=confined)

@@ -137,6 +137,7 @@ def run_job(job: Job) -> JobOutput:
     tests: list[TestResult] = []
     answers: list[AnswerResult] = []
     findings: list[str] = [f for f in [sandbox.finding()] if f]
+    flags: list[str] = []  # the findings that are the notebook's doing (see SubmissionResult.flags)
     autograded: dict[str, str] = {}
     release_dir = course.release / job.assignment
     aux = course.aux_files(job.assignment)
@@ -144,8 +145,10 @@ def run_job(job: Job) -> JobOutput:
         manual = manual_cells(src)
         released = nbformat.read(release_dir / src.name, as_version=4)
         prepared = prepare(nbformat.read(src, as_version=4), released, notebooks[src.name])
-        findings.extend(f"{src.name}: {f}" for f in prepared.findings)
-        findings.extend(f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(src)))
+        changed = [f"{src.name}: {f}" for f in prepared.findings]
+        changed += [f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(src))]
+        findings.extend(changed)
+        flags.extend(changed)
         keys = {spec.answers for t in prepared.tests for spec in t.judges}  # read from the source by prepare
         masked = data_masks(job.data_root, sandbox.confined)
         if keys and not masked:
@@ -154,7 +157,8 @@ def run_job(job: Job) -> JobOutput:
         run, opened = run_sandboxed(course, prepared, sandbox, profile, aux, job.data_root, masked,
                                     slot=current_slot(), seed=job.seed)
         findings.extend(f"{src.name}: {f}" for f in opened)
-        findings.extend(f"{src.name}: {f}" for f in run.findings)  # verdicts: what the kernel was seen to do
+        findings.extend(f"{src.name}: {f}" for f in run.notes + run.findings)
+        flags.extend(f"{src.name}: {f}" for f in run.findings)  # verdicts: what the kernel was seen to do
         if run.stop is Stop.NO_START:  # before any student code ran: the grader's failure, not the student's
             return JobOutput(SubmissionResult(job.student, job.assignment, "error", (), message=run.stopped or ""),
                              {}, lost=run.stopped or "the kernel could not start")
@@ -167,5 +171,6 @@ def run_job(job: Job) -> JobOutput:
         answers.extend(answer_results(run.notebook, released))
         autograded[src.name] = nbformat.writes(run.notebook)
     result = SubmissionResult(job.student, job.assignment, "graded", tuple(tests), seconds=time.monotonic() - start,
-                              findings=tuple(findings), fingerprint=job.fingerprint, answers=tuple(answers))
+                              findings=tuple(findings), fingerprint=job.fingerprint, answers=tuple(answers),
+                              flags=tuple(flags))
     return JobOutput(result, autograded)

@@ -67,6 +67,7 @@ class Execution:
     seconds: float = 0.0
     peak_memory_mb: float = 0.0
     findings: list[str] = field(default_factory=list)  # "integrity: ..." lines: what the kernel was seen to do
+    notes: list[str] = field(default_factory=list)  # the conditions it ran under (probes off)
 
 
 def _expression(reply: dict[str, Any] | None, name: str, cap: int) -> Any:

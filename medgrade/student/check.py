@@ -130,7 +130,7 @@ def run_check(
     run = _execute(course, prepared, release_path.parent, profile, data_root, sandbox)
     if run.stop is Stop.BUDGET:
         problems.append(f"{run.stopped}: the grader stops there too, and later tests score zero")
-    problems.extend(f"{f}; the grader would see it too and your TA would review it" for f in run.findings)
+    problems.extend(f"{f}; the grader would see it too and your TA would review it" for f in run.notes + run.findings)
     hidden_only = _hidden_only(release)
     answers = answer_results(run.notebook, release)  # a TA grades these: never a test here either
     tests = tuple(CheckedTest(t.grade_id, t.points, "hidden", "the whole test is hidden: it runs only at grading")

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from medgrade.course import Course
 from medgrade.grading.engine import grade_class
 from medgrade.intake.scrub import MASK
+from medgrade.reports.class_report import integrity_flags
 from medgrade.runner.execute import TAMPERED
 from tests.tiny_course import TINY_PROFILE, cell, release_course
 
@@ -293,6 +294,7 @@ def test_a_solution_cell_made_a_graded_cell_earns_nothing_and_is_named(attacked)
            (0, 5, ["test_double", "test_triple"])
     assert promoter.findings == (f"{NOTEBOOK}: cell double had its nbgrader metadata edited (it decides what is "
                                  "graded and for how many points); it was restored from the assignment",)
+    assert integrity_flags(promoter) == list(promoter.findings)  # the class report lists it for review, however worded
 
 
 def test_honest_students_grade_as_without_attackers(attacked) -> None:
@@ -317,7 +319,7 @@ def test_without_probes_the_forgery_works_and_every_result_says_they_were_off(at
     (off,) = grade_class(course, ASSIGNMENT, ["input_transformer"], profile=TINY_PROFILE, data_root=None, workers=1,
                          force=True)
     assert (off.score, r["input_transformer"].score) == (5, 0)
-    assert f"{NOTEBOOK}: {OFF_FINDING}" in off.findings
+    assert f"{NOTEBOOK}: {OFF_FINDING}" in off.findings and f"{NOTEBOOK}: {OFF_FINDING}" not in off.flags
 
 
 def test_the_nbgrader_engine_is_forged_and_says_it_is_not_tamper_resistant(attacked) -> None:

@@ -46,12 +46,15 @@ def test_an_ungradable_submission_is_its_own_cause() -> None:
 
 
 def test_integrity_flags_are_notebook_changes_not_missing_protections() -> None:
-    r = SubmissionResult("s", "a", "graded", findings=(
-        "tiny.ipynb: cell test_mlp was edited; it was restored from the assignment",
-        "tiny.ipynb: cell setup was deleted; it was restored from the assignment",
-        "integrity: patching in cell answer0, line 1: assigns medgrade.checks.check_close",
-        "network isolation was missing: unshare -n was refused"))
-    assert integrity_flags(r) == list(r.findings[:3])
+    findings = ("tiny.ipynb: cell test_mlp was edited; it was restored from the assignment",
+                "tiny.ipynb: cell setup was deleted; it was restored from the assignment",
+                "integrity: patching in cell answer0, line 1: assigns medgrade.checks.check_close",
+                "network isolation was missing: unshare -n was refused")
+    r = SubmissionResult("s", "a", "graded", findings=findings, flags=findings[:3])  # as grading flagged them
+    assert integrity_flags(r) == list(findings[:3])
+    old = r.to_dict()
+    del old["flags"]  # a result written before flags were recorded: read from the findings' wording
+    assert integrity_flags(SubmissionResult.from_dict(old)) == list(findings[:3])
 
 
 def test_report_of_the_graded_class(feedback_class) -> None:
