@@ -88,14 +88,19 @@ def prepare(source: NotebookNode, release: NotebookNode, submitted: NotebookNode
     findings.extend(f"written answer {g} is missing (its cell was deleted, or lost its nbgrader metadata and its "
                     "cell id): it counts as blank; if the answer is elsewhere in the notebook, read it there"
                     for g, c in releases.items() if g not in present and _is_answer(c))
+    # Graded code cells as the source has them: a written answer the student turned into a code
+    # cell keeps its grading metadata but is never run as a test.
     tests = tuple(
-        TestCell(g, float(c.metadata["nbgrader"].get("points", 0)), i,
-                 judge_specs(source_cells[g].source, f"test cell {g}") if g in source_cells else (),
-                 hidden_of(source_cells[g].source) if g in source_cells else NO_HIDDEN)
+        TestCell(g, float(source_cells[g].metadata["nbgrader"].get("points", 0)), i,
+                 judge_specs(source_cells[g].source, f"test cell {g}"), hidden_of(source_cells[g].source))
         for i, c in enumerate(nb.cells)
-        if (g := _gid(c)) is not None and c.metadata["nbgrader"].get("grade") and c.cell_type == "code"
+        if (g := _gid(c)) is not None and g in source_cells and _graded_code(source_cells[g])
     )
     return Prepared(nb, tests, tuple(findings))
+
+
+def _graded_code(cell: NotebookNode) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade")) and cell.get("cell_type") == "code"
 
 
 def _is_answer(cell: NotebookNode) -> bool:

@@ -286,8 +286,14 @@ def test_an_answer_is_neither_hidden_nor_inflated_through_its_metadata(tmp_path)
     _edit_answer_cell(submit(root, "dot", answer), lambda c: c.metadata.pop("nbgrader"))
     _edit_answer_cell(submit(root, "eve", answer), lambda c: c.metadata["nbgrader"].update(points=30))
     _edit_answer_cell(submit(root, "fay", answer), lambda c: (c.metadata.pop("nbgrader"), c.update(id="fresh")))
-    grade_class(Course(root), ASSIGNMENT, ["dot", "eve", "fay"], profile=TINY_PROFILE, data_root=None, workers=2)
+    _edit_answer_cell(submit(root, "gus", answer), lambda c: c.update(cell_type="code", source="print('linear')",
+                                                                   outputs=[], execution_count=None))
+    grade_class(Course(root), ASSIGNMENT, ["dot", "eve", "fay", "gus"], profile=TINY_PROFILE, data_root=None,
+                workers=2)
     results = _results(root)
+    gus = results.pop("gus")  # a written answer made a code cell that runs cleanly: still no test, no points
+    assert ([t["grade_id"] for t in gus["tests"]], gus["score"], gus["answers"]) == (
+        ["test_double"], 2.0, [{"grade_id": "explain_double", "max_points": 3.0, "status": "awaiting"}])
     assert {s: (r["answers"], r["findings"]) for s, r in results.items()} == {
         "dot": ([{"grade_id": "explain_double", "max_points": 3.0, "status": "awaiting"}],
                 ["tiny.ipynb: cell explain_double had lost its nbgrader metadata; it was found by its cell id and "
@@ -303,7 +309,7 @@ def test_an_answer_is_neither_hidden_nor_inflated_through_its_metadata(tmp_path)
     with (root / "gradebook" / "rubric" / ASSIGNMENT / "explain_double.csv").open() as f:
         texts = {row[1]: row[2] for row in list(csv.reader(f))[1:]}
     assert texts == {"dot": "1 -> 2, 2 -> 4: linear.", "eve": "1 -> 2, 2 -> 4: linear.",
-                     "fay": "(no answer: left as released, scores 0)"}
+                     "fay": "(no answer: left as released, scores 0)", "gus": "print('linear')"}
 
 
 def test_sheets_of_an_assignment_without_written_answers_are_refused_with_the_reason(tmp_path) -> None:

@@ -123,3 +123,13 @@ def test_an_answer_that_cannot_be_found_is_reported_as_blank() -> None:
     assert p.findings == ("written answer confusion_reading is missing (its cell was deleted, or lost its nbgrader "
                           "metadata and its cell id): it counts as blank; if the answer is elsewhere in the "
                           "notebook, read it there",)
+
+
+def test_a_written_answer_turned_into_a_code_cell_is_never_run_as_a_test() -> None:
+    """Kept metadata and a clean run once made the 4-point written answer a test that passed."""
+    source, release = _load()
+    sub = nbformat.from_dict(release)
+    answer = _by_gid(sub, "confusion_reading")
+    answer.cell_type, answer.source, answer.outputs, answer.execution_count = "code", "print('ok')", [], None
+    p = prepare(source, release, sub)
+    assert "confusion_reading" not in {t.grade_id for t in p.tests} and sum(t.points for t in p.tests) == 26
