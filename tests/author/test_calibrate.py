@@ -17,6 +17,8 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_notebook
 
+from medgrade.author.alternatives import load_alternatives
+from medgrade.author.mutants import load_mutants
 from medgrade.author.records import MIN_SEEDS, load_record, provisional_note
 from medgrade.author.thresholds import analyse, record_problems, stale_problems
 from medgrade.cli.main import cli
@@ -198,6 +200,27 @@ def test_every_assignment_has_a_fair_20_seed_cpu_record(course, assignment: str)
     assert record["seeds"] >= MIN_SEEDS and record["seed_list"] == list(range(record["seeds"]))
     assert record_problems(record) == []
     assert stale_problems(course, assignment, record) == []
+
+
+# Assignments whose alternative (and for 06 its sixth mutant) is written, on branch
+# pending-calibration, but not yet calibrated with it. Strict: landing one turns its xfail into a
+# failure, and its entry goes.
+NO_CALIBRATED_ALTERNATIVE_YET: dict[str, str] = {
+    **{a: "its alternative (full marks in validate at seed 0) waits on branch pending-calibration for a 20-seed "
+          "calibration" for a in ("02_data_exploration", "04_radiomics", "05_contrastive_learning")},
+    "06_unet_segmentation": "its sixth mutant and alternative wait on branch pending-calibration: the alternative "
+                            "failed the Dice test in 1 seed of 20 (its U-Net collapsed to background in 40 steps)"}
+
+
+@pytest.mark.parametrize("assignment", [
+    pytest.param(a, marks=pytest.mark.xfail(reason=NO_CALIBRATED_ALTERNATIVE_YET[a], strict=True))
+    if a in NO_CALIBRATED_ALTERNATIVE_YET else a for a in _assignments()])
+def test_every_assignment_is_fair_both_ways(course, assignment: str) -> None:
+    """Six realistic bugs it must catch and a correct solution in another style it must accept, both
+    graded by validate and calibrated in every seed (the record test above holds the record to them)."""
+    mutants, alternatives = load_mutants(course, assignment), load_alternatives(course, assignment)
+    assert len(mutants) >= 6, f"{assignment} has {len(mutants)} mutants; write at least six"
+    assert alternatives, f"{assignment} has no alternative solution in source/{assignment}/alternatives/"
 
 
 def test_a_threshold_a_mutant_can_pass_is_flagged(tmp_path) -> None:
