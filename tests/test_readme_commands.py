@@ -34,6 +34,10 @@ NOT_RUN = {
                                             "offline beside this environment's libraries",
     ".venv/bin/medgrade calibrate 03_cnn_classification --seeds 20": "30 minutes; tests/author/test_calibrate.py "
                                                                      "checks the records and calibrates a tiny course",
+    ".venv/bin/medgrade calibrate 03_cnn_classification --only functional_style": "one column at 20 seeds, about "
+                                                                                   "15 minutes; tests/author/"
+                                                                                   "test_calibrate.py adds columns "
+                                                                                   "to a tiny course's record",
     ".venv/bin/medgrade grade 01_pytorch_basics --scheduler tcp://HOST:8786": "needs a Dask cluster at HOST: "
                                                                               "tests/grading/test_dask.py runs one",
     ".venv/bin/medgrade grade 01_pytorch_basics --scheduler tcp://HOST:8786 --profile gpu": "needs a GPU cluster",

@@ -22,6 +22,10 @@ runs, since every course's held-out split is drawn with its own secret key.
 
 ``medgrade validate`` (run in ``make test``) compares each threshold of a hidden test with the
 committed record and names the figures when a change no longer separates.
+
+A new or changed mutant or alternative need not cost a full run: :func:`add_columns` grades only
+those columns at the record's seeds and merges their figures into it, once the reference graded
+again at seed 0 shows the record still describes the assignment.
 """
 
 from __future__ import annotations
@@ -39,9 +43,10 @@ from pathlib import Path
 from typing import Any
 
 from medgrade import __version__
-from medgrade.author.alternatives import alternative_student, load_alternatives
+from medgrade.author.alternatives import Alternative, alternative_student, load_alternatives
 from medgrade.author.columns import REFERENCE, full_points, must_fail, mutant_student, place_columns
-from medgrade.author.mutants import load_mutants
+from medgrade.author.figure import draw_record
+from medgrade.author.mutants import Mutant, load_mutants
 from medgrade.author.records import (
     MIN_SEEDS,
     SCHEMA,
@@ -50,7 +55,14 @@ from medgrade.author.records import (
     measured_device,
     record_name,
 )
-from medgrade.author.thresholds import allowed_passes, analyse, fmt, measured_for, record_problems
+from medgrade.author.thresholds import (
+    allowed_passes,
+    analyse,
+    drift_problems,
+    fmt,
+    measured_for,
+    record_problems,
+)
 from medgrade.course import Course
 from medgrade.data.calibration import calibration_root
 from medgrade.data.root import present_root
@@ -61,7 +73,7 @@ from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult
 from medgrade.runner.slots import plan_slots
 
-__all__ = ["Calibration", "calibrate_assignment", "reanalyse"]
+__all__ = ["Calibration", "calibrate_assignment", "add_columns", "reanalyse"]
 
 _PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "monai", "medmnist", "pyradiomics")
 
@@ -171,25 +183,168 @@ def calibrate_assignment(
             if deadline is not None and done and time.monotonic() + slowest > deadline:
                 break
             started = time.monotonic()
-            # seed k grades on held-out splits of its own; seed 0's copy is shared with validate
-            into = Path(tmp) / f"data-seed-{seed}" if seed else None
-            data_root = calibration_root(present_root(), seed, into, DATASETS.get(assignment))
-            results = grade_class(scratch, assignment, list(label), profile=profile, data_root=data_root,
-                                  workers=len(slots), slots=slots, seed=seed, unconfined=unconfined)
-            if into is not None:
-                shutil.rmtree(into, ignore_errors=True)
+            results = _grade_seed(scratch, assignment, list(label), seed, Path(tmp), profile, slots, unconfined)
             figures.add(results, seed)
             done, slowest = seed + 1, max(slowest, time.monotonic() - started)
             if progress:
                 progress(seed + 1, seeds)
     if done < seeds:  # the deadline came first: keep the seeds graded
         figures.keep(done)
-    record = _record(assignment, profile, mutants, alternatives, full, figures)
+    return _write(course, assignment, profile.name, _record(assignment, profile, mutants, alternatives, full, figures))
+
+
+def _grade_seed(scratch: Course, assignment: str, students: list[str], seed: int, tmp: Path, profile: Profile,
+                slots: list[Any], unconfined: bool) -> list[SubmissionResult]:
+    """Grade ``students`` of the scratch course at ``seed``, on held-out splits drawn for that seed."""
+    # seed k grades on held-out splits of its own; seed 0's copy is shared with validate
+    into = tmp / f"data-seed-{seed}" if seed else None
+    data_root = calibration_root(present_root(), seed, into, DATASETS.get(assignment))
+    try:
+        return grade_class(scratch, assignment, students, profile=profile, data_root=data_root,
+                           workers=len(slots), slots=slots, seed=seed, unconfined=unconfined)
+    finally:
+        if into is not None:
+            shutil.rmtree(into, ignore_errors=True)
+
+
+def _write(course: Course, assignment: str, profile: str, record: dict[str, Any]) -> Calibration:
     target = course.reference / assignment
     target.mkdir(parents=True, exist_ok=True)
-    path = target / record_name(profile.name)
+    path = target / record_name(profile)
     path.write_text(json.dumps(record, indent=1) + "\n")
-    return Calibration(record, path, _draw(record, target / figure_name(profile.name)))
+    return Calibration(record, path, draw_record(record, target / figure_name(profile)))
+
+
+def add_columns(
+    course: Course, assignment: str, names: list[str], *, profile: Profile, workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None, unconfined: bool = False, slots_per_gpu: int = 1,
+) -> Calibration:
+    """Grade only the mutants and alternatives ``names`` at the committed record's seeds; merge them in.
+
+    For a mutant or alternative written (or changed) after the record: the rest of the record must
+    still describe the assignment. Its tests, its other mutants and alternatives, what they must
+    fail and the library versions must be as they were, and the reference, graded again at the
+    record's first seed, must pass and fail as recorded with every figure within ``DRIFT`` of the
+    recorded one. Otherwise nothing is written and the error names the full run to make.
+    """
+    course.require(assignment)
+    record = _committed(course, assignment, profile.name)
+    mutants, alternatives = load_mutants(course, assignment), load_alternatives(course, assignment)
+    added_m, added_a = [m for m in mutants if m.name in names], [a for a in alternatives if a.name in names]
+    unknown = sorted(set(names) - {m.name for m in added_m} - {a.name for a in added_a})
+    if unknown:
+        raise CourseError(f"{assignment} has no mutant or alternative named {', '.join(unknown)}: a name is a "
+                          f"YAML file's in source/{assignment}/mutants/ or source/{assignment}/alternatives/")
+    full = full_points(course, assignment)
+    _require_current(record, full, mutants, alternatives, set(names))
+    label = {**{mutant_student(m.name): m.name for m in added_m},
+             **{alternative_student(a.name): a.name for a in added_a}}
+    seeds = record["seeds"]
+    figures = _Figures(label, {a.name for a in added_a}, seeds,
+                       {gid: {name: [] for name in label.values()} for gid in full}, {gid: {} for gid in full})
+    slots = plan_slots(profile, workers=workers, slots_per_gpu=slots_per_gpu)
+    with tempfile.TemporaryDirectory(prefix=f"medgrade-calibrate-{assignment}-") as tmp:
+        scratch = place_columns(course, assignment, Path(tmp), added_m, added_a, blank=False)
+        for index, seed in enumerate(record["seed_list"]):
+            witness = [REFERENCE] if index == 0 else []  # the reference again, once: does the record still hold?
+            results = _grade_seed(scratch, assignment, list(label) + witness, seed, Path(tmp), profile, slots,
+                                  unconfined)
+            if witness:
+                _require_reproduced(record, [r for r in results if r.student == REFERENCE], seed)
+            figures.add([r for r in results if r.student != REFERENCE], index)
+            if progress:
+                progress(index + 1, seeds)
+    _merge(record, figures, added_m, added_a, must_fail(mutants, full))
+    record.setdefault("added", []).append(
+        {"columns": sorted(names), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    return _write(course, assignment, profile.name, record)
+
+
+def _committed(course: Course, assignment: str, profile: str) -> dict[str, Any]:
+    record = load_record(course, assignment, profile)
+    if record is None:
+        which, option = ("", "") if profile == "cpu" else (f"{profile} ", f" --profile {profile}")
+        raise CourseError(f"no {which}calibration record for {assignment}: run medgrade calibrate {assignment}"
+                          f"{option} --seeds {MIN_SEEDS}")
+    return record
+
+
+def _full_run(record: dict[str, Any]) -> str:
+    option = "" if record["profile"] == "cpu" else f" --profile {record['profile']}"
+    return (f"calibrate every column again: medgrade calibrate {record['assignment']}{option} "
+            f"--seeds {max(MIN_SEEDS, record['seeds'])}")
+
+
+def _require_current(record: dict[str, Any], full: dict[str, float], mutants: list[Mutant],
+                     alternatives: list[Alternative],
+                     names: set[str]) -> None:
+    """Refuse to extend a record that no longer describes the assignment apart from the columns ``names``."""
+    why = []
+    if set(full) != set(record["tests"]):
+        why.append(f"its graded tests were {sorted(record['tests'])}, now {sorted(full)}")
+    for what, now, then in [("mutants", {m.name for m in mutants}, set(record["mutants"])),
+                            ("alternatives", {a.name for a in alternatives}, set(record.get("alternatives", {})))]:
+        if now - names != then - names:
+            why.append(f"its {what} were {sorted(then - names) or 'none'} besides the columns added, "
+                       f"now {sorted(now - names) or 'none'}")
+    for gid, expected in must_fail(mutants, full).items():
+        then = record["tests"].get(gid, {}).get("must_fail", [])
+        if gid in record["tests"] and set(expected) - names != set(then) - names:
+            why.append(f"{gid}: the mutants that must fail it were {sorted(then) or 'none'}, now {expected or 'none'}")
+    now_versions = _versions()
+    moved = sorted(k for k in set(now_versions) | set(record["versions"])
+                   if k != "medgrade" and now_versions.get(k) != record["versions"].get(k))
+    if moved:
+        why.append("its libraries changed: " + ", ".join(
+            f"{k} {record['versions'].get(k, 'absent')} -> {now_versions.get(k, 'absent')}" for k in moved))
+    if why:
+        raise CourseError(f"the {record['profile']} calibration record of {record['assignment']} cannot be extended: "
+                          + "; ".join(why) + f"; {_full_run(record)}")
+
+
+def _require_reproduced(record: dict[str, Any], results: list[SubmissionResult], seed: int) -> None:
+    """The reference graded again at the record's first seed must pass, fail and measure as recorded."""
+    why = []
+    for r in results:
+        for t in r.tests:
+            recorded = record["tests"].get(t.grade_id, {}).get("passed", {}).get(REFERENCE, [None])[0]
+            if recorded is not None and recorded != (t.status == "passed"):
+                why.append(f"{t.grade_id}: the reference {'passes' if t.status == 'passed' else 'fails'} it now, "
+                           f"{'passed' if recorded else 'failed'} in the record")
+        for gid, logged in measured_for(r).items():
+            why += [p.split("; rerun:")[0] for m in logged for p in drift_problems(record, gid, m)]
+    if why:
+        raise CourseError(f"the reference graded again at seed {seed} does not match the {record['profile']} "
+                          f"calibration record of {record['assignment']}: " + "; ".join(why) + f"; {_full_run(record)}")
+
+
+def _merge(record: dict[str, Any], figures: _Figures, mutants: list[Mutant], alternatives: list[Alternative],
+           failing: dict[str, list[str]]) -> None:
+    """Put the new columns' pass rates and figures into ``record`` (replacing theirs) and judge it again."""
+    for m in mutants:
+        record.get("alternatives", {}).pop(m.name, None)
+        record["mutants"][m.name] = m.bug
+    for a in alternatives:
+        record["mutants"].pop(a.name, None)
+        record.setdefault("alternatives", {})[a.name] = a.style
+    names, allowed = set(figures.label.values()), allowed_passes(record["seeds"])
+    for gid, test in record["tests"].items():
+        test["must_fail"] = failing[gid]
+        test["passed"].update(figures.passed[gid])
+        new = figures.values[gid]
+        unknown = sorted(set(new) - {m["name"] for m in test["measurements"]})
+        if unknown:
+            raise CourseError(f"{gid}: the columns added measure {unknown}, which the record of "
+                              f"{record['assignment']} does not hold; {_full_run(record)}")
+        for m in test["measurements"]:
+            kinds = {"mutants": m["mutants"], "alternatives": m.setdefault("alternatives", {})}
+            for name in names:
+                for series in kinds.values():
+                    series.pop(name, None)
+                kind = "alternatives" if name in figures.alternatives else "mutants"
+                measured = new.get(m["name"], {}).get(kind, {}).get(name)
+                kinds[kind][name] = measured if measured is not None else [None] * record["seeds"]
+        test["measurements"] = [analyse(m, test["must_fail"], allowed) for m in test["measurements"]]
 
 
 def _record(assignment: str, profile: Profile, mutants: list[Any], alternatives: list[Any], full: dict[str, float],
@@ -212,11 +367,7 @@ def reanalyse(course: Course, assignment: str, profile: str = "cpu") -> Calibrat
     For when the analysis changes (how a threshold is judged to catch a mutant, the advice), not
     the assignment: stale tests or mutants still need a new calibration run.
     """
-    record = load_record(course, assignment, profile)
-    if record is None:
-        which, option = ("", "") if profile == "cpu" else (f"{profile} ", f" --profile {profile}")
-        raise CourseError(f"no {which}calibration record for {assignment}: run medgrade calibrate {assignment}"
-                          f"{option} --seeds {MIN_SEEDS}")
+    record = _committed(course, assignment, profile)
     allowed = allowed_passes(record["seeds"])
     for test in record["tests"].values():
         test["measurements"] = [analyse(m, test["must_fail"], allowed) for m in test["measurements"]]
@@ -224,42 +375,4 @@ def reanalyse(course: Course, assignment: str, profile: str = "cpu") -> Calibrat
     target = course.reference / assignment
     path = target / record_name(profile)
     path.write_text(json.dumps(record, indent=1) + "\n")
-    return Calibration(record, path, _draw(record, target / figure_name(profile)))
-
-
-def _draw(record: dict[str, Any], path: Path) -> Path | None:
-    """One panel per measurement: each seed's figure per submission, and the threshold."""
-    panels = [(gid, m) for gid, t in record["tests"].items() for m in t["measurements"]]
-    if not panels:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    columns = 1 + len(record["mutants"]) + len(record.get("alternatives", {}))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 1.2 + 0.35 * columns * len(panels)),
-                             squeeze=False)
-    for ax, (gid, m) in zip(axes[:, 0], panels, strict=True):
-        correct = [(REFERENCE, m["reference"])] + sorted(m.get("alternatives", {}).items())
-        rows = correct + sorted(m["mutants"].items())
-        must_fail = record["tests"][gid]["must_fail"]
-        for y, (name, vals) in enumerate(rows):
-            xs = [v for v in vals if v is not None]
-            colour = "tab:green" if y < len(correct) else "tab:red" if name in must_fail else "tab:gray"
-            ax.scatter(xs, [y] * len(xs), s=12, alpha=0.7, color=colour)
-        ax.axvline(m["threshold"], color="black", linestyle="--", linewidth=1, label="threshold")
-        if m.get("recommended") is not None:
-            ax.axvline(m["recommended"], color="tab:blue", linestyle=":", linewidth=1, label="recommended")
-        ax.set_yticks(range(len(rows)), [n for n, _ in rows], fontsize=7)
-        ax.set_title(f"{gid}: {m['name']} ({m['direction']} {m['threshold']:g})", fontsize=8)
-        ax.tick_params(axis="x", labelsize=7)
-    axes[0, 0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{record['assignment']}: {record['seeds']} seeds, {record['profile']} profile on "
-                 f"{record['device']}\n"
-                 "(green: reference and alternatives; red: mutants that must fail the test; "
-                 "grey: mutants that need not)", fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return Calibration(record, path, draw_record(record, target / figure_name(profile)))

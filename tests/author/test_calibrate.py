@@ -355,3 +355,88 @@ def test_a_time_limit_keeps_the_seeds_that_fit(tmp_path) -> None:
     assert (record["seeds"], record["seed_list"]) == (1, [0])
     (m,) = record["tests"]["test_skill"]["measurements"]
     assert len(m["reference"]) == 1 and len(m["mutants"]["weak"]) == 1 and m["reference"][0] is not None
+
+
+def _add_columns(root: Path) -> None:
+    """A new alternative (correct: 90 as a product) and a new mutant (60, it must fail test_skill)."""
+    (root / "source" / ASSIGNMENT / "alternatives" / "as_product.yaml").write_text(
+        "style: the skill as a product\ncells:\n  skill: |\n    def skill():\n        return 3 * 30\n")
+    mutants = root / "source" / ASSIGNMENT / "mutants"
+    (mutants / "weaker.yaml").write_text((mutants / "weak.yaml").read_text().replace("return 70", "return 60"))
+
+
+def test_only_grades_the_new_columns_and_merges_them_into_the_record(calibrated, tmp_path) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    path = root / "reference_solutions" / ASSIGNMENT / "calibration.json"
+    before = json.loads(path.read_text())
+    _add_columns(root)
+    assert _run("validate", ASSIGNMENT, "--course-dir", str(root)).exit_code == 1  # the record is stale
+    result = _run("calibrate", ASSIGNMENT, "--only", "as_product", "--only", "weaker", "--course-dir", str(root))
+    assert result.exit_code == 0, result.output
+    assert "calibrating as_product, weaker of 99_tiny at the seeds of its cpu record" in result.output
+    assert "seed 2 graded (3/3)" in result.output and "calibration passed: 99_tiny" in result.output
+    record = json.loads(path.read_text())
+    assert record["alternatives"] == {"sum_of_parts": "the skill as a sum", "as_product": "the skill as a product"}
+    assert set(record["mutants"]) == {"weak", "weaker"} and record["created"] == before["created"]
+    assert [entry["columns"] for entry in record["added"]] == [["as_product", "weaker"]]
+    test = record["tests"]["test_skill"]
+    assert test["must_fail"] == ["weak", "weaker"]
+    assert test["passed"] == {**before["tests"]["test_skill"]["passed"], "as_product": [True] * 3,
+                              "weaker": [False] * 3}
+    (m,), (then,) = test["measurements"], before["tests"]["test_skill"]["measurements"]
+    # The columns calibrated before keep their figures; the new ones are measured at the same seeds.
+    assert (m["reference"], m["mutants"]["weak"], m["alternatives"]["sum_of_parts"]) == (
+        then["reference"], then["mutants"]["weak"], then["alternatives"]["sum_of_parts"])
+    assert m["alternatives"]["as_product"] == m["reference"]
+    assert m["mutants"]["weaker"] == [v - 0.3 for v in m["reference"]] or \
+        m["mutants"]["weaker"] == pytest.approx([v - 0.3 for v in m["reference"]])
+    assert m["caught"] == ["weak", "weaker"] and m["closest_mutant"] == max(then["mutants"]["weak"])
+    result = _run("validate", ASSIGNMENT, "--course-dir", str(root))
+    assert result.exit_code == 0, result.output
+
+
+def test_only_refuses_a_record_the_reference_no_longer_reproduces(calibrated, tmp_path) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    path = root / "reference_solutions" / ASSIGNMENT / "calibration.json"
+    before = path.read_text()
+    _add_columns(root)
+    _write_source(root, 0.80, offset=10)  # the hidden test changed: every figure is 0.10 lower
+    result = _run("calibrate", ASSIGNMENT, "--only", "as_product", "--only", "weaker", "--course-dir", str(root))
+    assert result.exit_code != 0, result.output
+    assert ("the reference graded again at seed 0 does not match the cpu calibration record of 99_tiny: test_skill: "
+            f"{MEASURE!r} measured 0.830 at seed 0 now, 0.930 in the record: the notebook, data or libraries changed "
+            "since calibration; calibrate every column again: medgrade calibrate 99_tiny --seeds 20") in result.output
+    assert "Traceback" not in result.output and path.read_text() == before
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ("unknown", "99_tiny has no mutant or alternative named sum_of_squares: a name is a YAML file's in "
+                "source/99_tiny/mutants/ or source/99_tiny/alternatives/"),
+    ("mutant", "its mutants were ['weak'] besides the columns added, now ['weak', 'weaker']; test_skill: the "
+               "mutants that must fail it were ['weak'], now ['weak', 'weaker']"),
+    ("versions", "its libraries changed: numpy 1.0 -> "),
+    ("no record", "no calibration record for 99_tiny: run medgrade calibrate 99_tiny --seeds 20"),
+])
+def test_only_refuses_before_grading_when_the_record_cannot_be_extended(
+        calibrated, tmp_path, change: str, expected: str) -> None:
+    root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
+    path = root / "reference_solutions" / ASSIGNMENT / "calibration.json"
+    _add_columns(root)
+    name = "sum_of_squares" if change == "unknown" else "as_product"  # "mutant": weaker is new, but not named
+    if change == "versions":
+        record = json.loads(path.read_text())
+        record["versions"]["numpy"] = "1.0"
+        path.write_text(json.dumps(record))
+    if change == "no record":
+        path.unlink()
+    result = _run("calibrate", ASSIGNMENT, "--only", name, "--course-dir", str(root))
+    assert result.exit_code != 0 and expected in result.output, result.output
+    assert "seed 0 graded" not in result.output and "Traceback" not in result.output
+    if change in ("mutant", "versions"):
+        assert "calibrate every column again: medgrade calibrate 99_tiny --seeds 20" in result.output
+
+
+def test_only_is_not_combined_with_options_of_a_full_run(calibrated) -> None:
+    result = _run("calibrate", ASSIGNMENT, "--only", "weak", "--seeds", "5", "--course-dir", str(calibrated[0]))
+    assert result.exit_code == 2 and "--only grades at the committed record's seeds: it cannot be combined with " \
+        "--seeds" in result.output
