@@ -175,7 +175,7 @@ def _compare_class(course: Course, assignment: str) -> None:
 
 
 def _write_integrity(course: Course, assignment: str, results: list[SubmissionResult]) -> None:
-    """``gradebook/integrity/A.csv``: every finding of this batch, static, grader and runtime."""
+    """``gradebook/integrity/A.csv``: every finding of this batch: flags, conditions of grading, runtime stops."""
     csv = integrity_csv(results)
     dest = course.gradebook_dir / "integrity" / f"{assignment}.csv"
     atomic_write(dest, csv)

@@ -10,11 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from nbgrader.utils import determine_grade
+from nbgrader.utils import determine_grade, is_grade, is_solution
 
 from medgrade.results import AnswerResult
 
-__all__ = ["answer_results", "grade_cells", "manual_cells"]
+__all__ = ["answer_results", "grade_cells", "is_answer", "manual_cells"]
+
+
+def is_answer(cell: nbformat.NotebookNode) -> bool:
+    """A graded solution cell, written (markdown) or code: an answer a person grades, never a test.
+
+    nbgrader's manually graded cell: its ``determine_grade`` leaves the score to a person.
+    """
+    return bool(is_grade(cell) and is_solution(cell))
 
 
 def grade_cells(notebook: Path) -> list[tuple[str, float]]:
@@ -32,12 +40,10 @@ def grade_cells(notebook: Path) -> list[tuple[str, float]]:
     return cells
 
 
-def manual_cells(notebook: Path) -> set[str]:
-    """Grade ids of the graded code cells that are also solution cells: graded by hand in nbgrader."""
-    nb = nbformat.read(notebook, as_version=4)
-    return {str(meta["grade_id"]) for cell in nb.cells
-            if (meta := cell.metadata.get("nbgrader", {})).get("grade") and meta.get("solution")
-            and cell.cell_type == "code"}
+def manual_cells(nb: nbformat.NotebookNode) -> set[str]:
+    """Grade ids of ``nb``'s answers in code cells (graded by hand in nbgrader, never run as tests)."""
+    return {str(cell.metadata["nbgrader"]["grade_id"]) for cell in nb.cells
+            if cell.cell_type == "code" and is_answer(cell)}
 
 
 def answer_results(executed: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[AnswerResult]:
@@ -52,8 +58,8 @@ def answer_results(executed: nbformat.NotebookNode, release: nbformat.NotebookNo
              if (m := c.metadata.get("nbgrader", {})).get("grade_id") is not None}
     out = []
     for cell in release.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and meta.get("solution"):
+        if is_answer(cell):
+            meta = cell.metadata["nbgrader"]
             gid, points = str(meta["grade_id"]), float(meta.get("points", 0))
             theirs = found.get(gid)
             auto = 0 if theirs is None else determine_grade(theirs)[0]

@@ -2,8 +2,9 @@
 
 Nothing here changes a score. Where no automatic verdict is sound (a notebook that patches a
 check library may still be right), the submission is flagged for a teaching assistant to
-review, with the cell and the line that raised the flag. Findings start with ``integrity:``
-so the TA summary, the gradebook flag and the class report can tell them apart.
+review, with the cell and the line that raised the flag. Grading records each flag where it is
+found (:attr:`medgrade.results.SubmissionResult.flags`); what reads them (the class report, the
+integrity CSV) goes by that record, never by a finding's wording.
 
 Scanned: the cells the student may write (solution cells and cells they added), read as IPython
 reads them (magics and shell lines included, :func:`medgrade.intake.tampering.as_python`); the
@@ -182,12 +183,18 @@ def _scan(code: str, cell_id: str, known: dict[str, str], offset: int = 0, depth
 
 
 def integrity_csv(results: list[SubmissionResult]) -> str:
-    """The class's integrity report: one row per finding, static and runtime, per student."""
+    """The class's integrity report: one row per finding, per student, with its kind.
+
+    ``flag``: the notebook's doing, for review, as grading recorded it where it was found
+    (``result.flags``: the static scan, changed cells, what the kernel was seen to do; a result
+    written before flags existed reads them from its findings there); ``grader``: any other
+    finding, a condition grading ran under; ``runtime``: what the grader's stops signal.
+    """
     rows = ["student,kind,finding"]
     for r in results:
-        static = [f for f in r.findings if f.startswith(PREFIX)]
-        others = [f for f in r.findings if not f.startswith(PREFIX)]  # edited cells, missing protections
-        for finding, kind in [*((f, "static") for f in static), *((f, "grader") for f in others),
+        flagged = set(r.flags)
+        others = [f for f in r.findings if f not in flagged]
+        for finding, kind in [*((f, "flag") for f in r.flags), *((f, "grader") for f in others),
                               *((f, "runtime") for f in runtime_flags(r))]:
             rows.append(",".join([r.student, kind, '"' + finding.replace('"', '""') + '"']))
     return "\n".join(rows) + "\n"

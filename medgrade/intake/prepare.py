@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import nbformat
 from nbformat import NotebookNode
 
+from medgrade.intake.cells import is_answer
 from medgrade.intake.scrub import NO_HIDDEN, Hidden, hidden_of
 from medgrade.judge.grader import JudgeSpec, judge_specs
 
@@ -87,7 +88,7 @@ def prepare(source: NotebookNode, release: NotebookNode, submitted: NotebookNode
     _reinsert_missing(nb, source, source_cells, present, findings)
     findings.extend(f"written answer {g} is missing (its cell was deleted, or lost its nbgrader metadata and its "
                     "cell id): it counts as blank; if the answer is elsewhere in the notebook, read it there"
-                    for g, c in releases.items() if g not in present and _is_answer(c))
+                    for g, c in releases.items() if g not in present and is_answer(c))
     # Graded code cells as the source has them: a written answer the student turned into a code
     # cell keeps its grading metadata but is never run as a test.
     tests = tuple(
@@ -101,12 +102,6 @@ def prepare(source: NotebookNode, release: NotebookNode, submitted: NotebookNode
 
 def _graded_code(cell: NotebookNode) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade")) and cell.get("cell_type") == "code"
-
-
-def _is_answer(cell: NotebookNode) -> bool:
-    """A graded solution cell: an answer a person grades (nbgrader's manually graded cell)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return bool(meta.get("grade") and meta.get("solution"))
 
 
 def _recover_by_cell_id(nb: NotebookNode, releases: dict[str, NotebookNode], findings: list[str]) -> None:

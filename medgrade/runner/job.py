@@ -90,12 +90,24 @@ def data_masks(data_root: str | os.PathLike[str] | None, confined: bool) -> tupl
     return withheld_labels(str(data_root) if data_root else None, confined) + kernel_masks(data_root)
 
 
-def _locked_source(source: Path) -> str:
+def _locked_source(source: nbformat.NotebookNode) -> str:
     """The locked, non-test cells of the source notebook: their imports name what students use."""
-    nb = nbformat.read(source, as_version=4)
-    return "\n".join(c.source for c in nb.cells if c.cell_type == "code"
+    return "\n".join(c.source for c in source.cells if c.cell_type == "code"
                      and c.metadata.get("nbgrader", {}).get("locked") and not c.metadata["nbgrader"].get("grade")
                      and "### BEGIN" not in c.source)
+
+
+def _intake(src: Path, released: nbformat.NotebookNode,
+            submitted: nbformat.NotebookNode) -> tuple[Prepared, set[str], list[str]]:
+    """The notebook to run, the source's answers in code cells, and what sanitizing and the scan flagged.
+
+    The source notebook is read once for all three.
+    """
+    source = nbformat.read(src, as_version=4)
+    prepared = prepare(source, released, submitted)
+    changed = [f"{src.name}: {f}" for f in prepared.findings]
+    changed += [f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(source))]
+    return prepared, manual_cells(source), changed
 
 
 def run_sandboxed(course: Course, prepared: Prepared, sandbox: Sandbox, profile: Profile, aux: list[Path],
@@ -142,11 +154,8 @@ def run_job(job: Job) -> JobOutput:
     release_dir = course.release / job.assignment
     aux = course.aux_files(job.assignment)
     for src in sources:
-        manual = manual_cells(src)
         released = nbformat.read(release_dir / src.name, as_version=4)
-        prepared = prepare(nbformat.read(src, as_version=4), released, notebooks[src.name])
-        changed = [f"{src.name}: {f}" for f in prepared.findings]
-        changed += [f.message() for f in scan_notebook(prepared.notebook, locked_imports=_locked_source(src))]
+        prepared, manual, changed = _intake(src, released, notebooks[src.name])
         findings.extend(changed)
         flags.extend(changed)
         keys = {spec.answers for t in prepared.tests for spec in t.judges}  # read from the source by prepare

@@ -125,4 +125,4 @@ def test_the_ta_sees_flags_in_the_summary_and_the_class_integrity_report(graded)
     assert "integrity report: gradebook/integrity/99_tiny.csv (1 finding(s) for 1 of 2 submission(s))" in out
     rows = (root / "gradebook" / "integrity" / f"{ASSIGNMENT}.csv").read_text().splitlines()
     assert rows == ["student,kind,finding",
-                    'patcher,static,"integrity: patching in cell double, line 2: assigns builtins.abs"']
+                    'patcher,flag,"integrity: patching in cell double, line 2: assigns builtins.abs"']

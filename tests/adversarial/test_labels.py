@@ -16,7 +16,7 @@ import pytest
 
 from medgrade.course import Course
 from medgrade.grading.engine import grade_class
-from tests.grading.test_judge import write_pathmnist
+from tests.judge.test_judge import write_pathmnist
 from tests.tiny_course import TINY_PROFILE, cell, release_course
 
 pytestmark = [
@@ -185,7 +185,7 @@ MASK_ATTACKS = {
 
 @pytest.fixture(scope="module")
 def mask_class(tmp_path_factory):
-    from tests.grading.test_judge import write_wmh
+    from tests.judge.test_judge import write_wmh
 
     base = tmp_path_factory.mktemp("masks")
     labels = write_wmh(base / "data")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import glob
+import io
 from pathlib import Path
 
 import nbformat
@@ -10,8 +12,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from medgrade.intake.integrity import integrity_csv, runtime_flags, scan_notebook
+from medgrade.reports.class_report import integrity_flags
 from medgrade.results import Stop, SubmissionResult, TestResult
 from medgrade.runner.job import _locked_source
+from medgrade.runner.probes import OFF_FINDING
 from tests.conftest import REPO
 
 SETUP = "import torch\nfrom medgrade import checks\nimport numpy as np"
@@ -35,7 +39,8 @@ def _messages(*sources: str) -> list[str]:
 @pytest.mark.parametrize("path", sorted(glob.glob(str(REPO / "source" / "*" / "*.ipynb"))),
                          ids=lambda p: Path(p).parent.name)
 def test_reference_solutions_raise_no_flag(path: str) -> None:
-    assert scan_notebook(nbformat.read(path, as_version=4), locked_imports=_locked_source(Path(path))) == []
+    nb = nbformat.read(path, as_version=4)
+    assert scan_notebook(nb, locked_imports=_locked_source(nb)) == []
 
 
 def test_honest_code_with_torch_settings_and_relative_paths_is_clean() -> None:
@@ -108,17 +113,37 @@ def test_runtime_signals_and_the_class_csv() -> None:
         # a student's exception that reads like the grader's: no runtime signal
         TestResult("t4", 0, 1, "failed", "RuntimeError: the kernel died; the notebook ran past its budget",
                    error="RuntimeError"),
-    ), findings=("integrity: process in cell answer0, line 2: calls os.kill()", "a.ipynb: cell t1 was edited"))
+    ), findings=("integrity: process in cell answer0, line 2: calls os.kill()", "a.ipynb: cell t1 was edited",
+                 "a.ipynb: the kernel was not sandboxed"),  # flags, as grading records them, and a condition
+        flags=("integrity: process in cell answer0, line 2: calls os.kill()", "a.ipynb: cell t1 was edited"))
     assert runtime_flags(r) == ["integrity: runtime: the kernel ran out of memory",
                                 "integrity: runtime: a test cell ran past its time limit"]
     lines = integrity_csv([r, SubmissionResult("bob", "a", "graded")]).splitlines()
     assert lines == [
         "student,kind,finding",
-        'ada,static,"integrity: process in cell answer0, line 2: calls os.kill()"',
-        'ada,grader,"a.ipynb: cell t1 was edited"',
+        'ada,flag,"integrity: process in cell answer0, line 2: calls os.kill()"',
+        'ada,flag,"a.ipynb: cell t1 was edited"',
+        'ada,grader,"a.ipynb: the kernel was not sandboxed"',
         'ada,runtime,"integrity: runtime: the kernel ran out of memory"',
         'ada,runtime,"integrity: runtime: a test cell ran past its time limit"',
     ]
+
+
+def test_the_class_csv_goes_by_the_flags_grading_recorded_not_by_wording() -> None:
+    edited = "a.ipynb: cell double had its nbgrader metadata edited; it was restored from the assignment"
+    probes_off = f"a.ipynb: {OFF_FINDING}"
+    r = SubmissionResult("ada", "a", "graded", findings=(edited, OFF_FINDING, probes_off),
+                         flags=(edited,))  # a flag without the prefix; conditions of grading worded with it
+    assert integrity_csv([r]).splitlines()[1:] == [
+        f'ada,flag,"{edited}"',
+        f'ada,grader,"{OFF_FINDING}"',
+        f'ada,grader,"{probes_off}"',
+    ]
+    old = r.to_dict()
+    del old["flags"]  # a result written before flags were recorded: the results module reads them from the findings
+    for result in (r, SubmissionResult.from_dict(old)):  # the CSV flags what the class report lists for review
+        flagged = [row for row in csv.reader(io.StringIO(integrity_csv([result]))) if row[1] == "flag"]
+        assert [row[2] for row in flagged] == integrity_flags(result)
 
 
 @pytest.mark.parametrize(("code", "expected"), [

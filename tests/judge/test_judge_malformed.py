@@ -17,7 +17,7 @@ import pytest
 
 from medgrade.judge import grader as judge
 from medgrade.judge.grader import judge_cell, judge_specs
-from tests.grading.test_judge import SPEC, N, write_pathmnist
+from tests.judge.test_judge import SPEC, N, write_pathmnist
 
 GOOD = [0.5] * N
 ONLY_JUDGED = "only checks.judged, called by the test, may write it"
@@ -103,7 +103,7 @@ def test_a_record_no_rule_foresaw_fails_closed_and_later_calls_are_judged(tmp_pa
 
 
 def test_masks_of_the_wrong_shape_or_values_fail_with_what_was_expected(tmp_path: Path) -> None:
-    from tests.grading.test_judge import SHAPE, write_wmh
+    from tests.judge.test_judge import SHAPE, write_wmh
 
     write_wmh(tmp_path / "data")
     (tmp_path / "evidence").mkdir()

@@ -1,6 +1,6 @@
 """The class similarity report on real notebooks of 01_pytorch_basics, as a TA runs it.
 
-The class (tests/grading/similarity_class.py): ada (the reference solution), cyd (ada's work
+The class (tests/similarity/similarity_class.py): ada (the reference solution), cyd (ada's work
 disguised), ben (an independent correct solution), dan and eve (the release untouched), fay and
 gus (a little of their own, plus released code pasted into cells they added).
 """
@@ -28,7 +28,7 @@ from medgrade.similarity.compare import ClassIndex
 from medgrade.similarity.documents import course_material, load_documents
 from medgrade.similarity.run import Settings, compare_class, read_summary
 from tests.conftest import copy_course
-from tests.grading.similarity_class import ASSIGNMENT, INDEPENDENT, NOTEBOOK, notebooks, submit_class
+from tests.similarity.similarity_class import ASSIGNMENT, INDEPENDENT, NOTEBOOK, notebooks, submit_class
 
 STUDENTS = ["ada", "ben", "cyd", "dan", "eve", "fay", "gus"]
 
