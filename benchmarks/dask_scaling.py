@@ -71,9 +71,9 @@ def wait_for(address: str, n: int) -> None:
 
 
 def grade(root: Path, assignment: str, address: str, profile_name: str) -> tuple[float, list[float]]:
+    from medgrade.coordinator.engine import grade_class
     from medgrade.course import Course
     from medgrade.data.root import resolve_root
-    from medgrade.grading.engine import grade_class
     from medgrade.profiles import get_profile
 
     course = Course(root)

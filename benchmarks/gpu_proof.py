@@ -170,8 +170,8 @@ def probe_course(root: Path, gpu: bool) -> Path:
 
 
 def isolation(work: Path, profile: Any, slots_per_gpu: int, unconfined: bool) -> dict[str, Any]:
+    from medgrade.coordinator.engine import grade_class
     from medgrade.course import Course
-    from medgrade.grading.engine import grade_class
     from medgrade.runner.slots import plan_slots
 
     gpu = profile.device == "cuda"
@@ -189,9 +189,9 @@ def isolation(work: Path, profile: Any, slots_per_gpu: int, unconfined: bool) ->
 def throughput(work: Path, profile: Any, n: int, slots_per_gpu: int, unconfined: bool) -> dict[str, Any]:
     from grading_throughput import build_class
 
+    from medgrade.coordinator.engine import grade_class
     from medgrade.course import Course
     from medgrade.data.root import present_root
-    from medgrade.grading.engine import grade_class
     from medgrade.runner.slots import plan_slots
 
     root = work / "class"

@@ -48,7 +48,7 @@ import json, resource, sys, time
 from pathlib import Path
 from medgrade.course import Course
 from medgrade.data.root import resolve_root
-from medgrade.grading.engine import grade_class
+from medgrade.coordinator.engine import grade_class
 from medgrade.profiles import get_profile
 root, assignment, workers, profile = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
 course = Course(root)

@@ -9,12 +9,12 @@ import click
 from nbgrader.api import MissingEntry
 
 from medgrade.author.release import generate_release
+from medgrade.coordinator.engine import grade_class
+from medgrade.coordinator.nbgrader_backend import autograde_class
 from medgrade.course import Course
 from medgrade.data.root import present_root
 from medgrade.errors import UsageError
 from medgrade.gradebook.files import atomic_write, write_result
-from medgrade.grading.engine import grade_class
-from medgrade.grading.nbgrader_backend import autograde_class
 from medgrade.intake.integrity import integrity_csv
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 A = "01_pytorch_basics"
 
 NOT_RUN = {
-    "make demo": "its own target: tests/grading/test_demo_class.py grades the demo class",
+    "make demo": "its own target: tests/coordinator/test_demo_class.py grades the demo class",
     "make test": "this test suite",
     "make setup": "made the environment this test runs in",
     ".venv/bin/pip wheel --no-deps -w dist .": "builds this repository: tests/test_quickstart.py builds the wheel",
@@ -39,7 +39,7 @@ NOT_RUN = {
                                                                                    "test_calibrate.py adds columns "
                                                                                    "to a tiny course's record",
     ".venv/bin/medgrade grade 01_pytorch_basics --scheduler tcp://HOST:8786": "needs a Dask cluster at HOST: "
-                                                                              "tests/grading/test_dask.py runs one",
+                                                                              "tests/coordinator/test_dask.py runs one",
     ".venv/bin/medgrade grade 01_pytorch_basics --scheduler tcp://HOST:8786 --profile gpu": "needs a GPU cluster",
     "docker build -f container/Dockerfile -t medgrade .": "needs Docker: tests/test_container.py checks the files",
     'docker run --rm --gpus all --network none --user "$(id -u):$(id -g)" --security-opt seccomp=unconfined '

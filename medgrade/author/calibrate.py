@@ -63,11 +63,11 @@ from medgrade.author.thresholds import (
     measured_for,
     record_problems,
 )
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
 from medgrade.data.calibration import calibration_root
 from medgrade.data.root import present_root
 from medgrade.errors import CourseError
-from medgrade.grading.engine import grade_class
 from medgrade.kit import DATASETS
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult

@@ -23,11 +23,11 @@ from medgrade.author.thresholds import (
     stale_problems,
     threshold_problems,
 )
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
 from medgrade.data.calibration import calibration_root
 from medgrade.data.root import present_root
 from medgrade.gradebook.rubric import rubric_problems
-from medgrade.grading.engine import grade_class
 from medgrade.intake.cells import grade_cells
 from medgrade.profiles import Profile
 from medgrade.results import SubmissionResult

@@ -124,7 +124,7 @@ def results(course: Path, assignment: str, students: list[str]) -> dict[str, Sub
 
 
 def main(argv: list[str]) -> int:
-    from medgrade.grading.engine import grade_class
+    from medgrade.coordinator.engine import grade_class
 
     course, assignment, profile, data, workers, *students = argv
     grade_class(Course(Path(course)), assignment, students, profile=Profile(**json.loads(profile)),

@@ -14,8 +14,8 @@ import time
 import psutil
 import pytest
 
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
-from medgrade.grading.engine import grade_class
 from medgrade.nbgrader_cli import run_nbgrader
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, make_course, submit
 

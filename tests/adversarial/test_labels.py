@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
-from medgrade.grading.engine import grade_class
 from tests.judge.test_judge import write_pathmnist
 from tests.tiny_course import TINY_PROFILE, cell, release_course
 

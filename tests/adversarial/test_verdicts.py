@@ -18,8 +18,8 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
-from medgrade.grading.engine import grade_class
 from medgrade.intake.scrub import MASK
 from medgrade.reports.class_report import integrity_flags
 from medgrade.runner.execute import TAMPERED

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
-from medgrade.grading.engine import grade_class
 from medgrade.reports.feedback import FeedbackOutput, write_feedback
 from tests.feedback_course import make_feedback_course
 from tests.gradebook.browser import find_chromium

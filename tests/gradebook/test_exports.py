@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from medgrade.cli.main import cli
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
-from medgrade.grading.engine import grade_class
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, make_course, submit
 
 pytestmark = pytest.mark.xdist_group("engine")

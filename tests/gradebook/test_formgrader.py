@@ -32,8 +32,8 @@ import pytest
 from click.testing import CliRunner
 
 from medgrade.cli.main import cli
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
-from medgrade.grading.engine import grade_class
 from tests.gradebook.cdp import Browser
 from tests.gradebook.test_written_answers import _course
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, submit

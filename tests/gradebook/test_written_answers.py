@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from nbformat.v4 import new_markdown_cell
 
 from medgrade.cli.main import cli
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
-from medgrade.grading.engine import grade_class
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, cell, make_course, release_course, submit
 
 pytestmark = pytest.mark.xdist_group("engine")

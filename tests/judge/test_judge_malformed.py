@@ -138,8 +138,8 @@ def test_in_a_real_kernel_a_malformed_record_fails_its_test_and_the_next_test_ru
     from click.testing import CliRunner
 
     from medgrade.cli.main import cli
+    from medgrade.coordinator.engine import grade_class
     from medgrade.course import Course
-    from medgrade.grading.engine import grade_class
     from tests.tiny_course import REPO, TINY_PROFILE, cell
 
     root = tmp_path / "course"

@@ -124,9 +124,9 @@ def test_a_root_graders_kernels_run_as_nobody_or_the_user_named(monkeypatch) -> 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only a root grader's kernels run as another user")
 def test_data_its_kernels_could_not_read_is_refused_with_the_fix(tmp_path) -> None:
+    from medgrade.coordinator.engine import grade_class
     from medgrade.course import Course
     from medgrade.errors import UsageError
-    from medgrade.grading.engine import grade_class
 
     root = make_course(tmp_path / "course")
     submit(root, "ada")

@@ -8,9 +8,9 @@ from dataclasses import replace
 import nbformat
 import pytest
 
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
 from medgrade.errors import UsageError
-from medgrade.grading.engine import grade_class
 from medgrade.profiles import get_profile
 from medgrade.runner.slots import DeviceSlot, GpuNodes, gpu_nodes, plan_slots, share_cpus
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, make_course, submit

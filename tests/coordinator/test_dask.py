@@ -22,11 +22,11 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
+from medgrade.coordinator import engine
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
 from medgrade.errors import UsageError
 from medgrade.gradebook.files import result_path
-from medgrade.grading import engine
-from medgrade.grading.engine import grade_class
 from medgrade.profiles import get_profile
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, gradebook_rows, make_course, submit
 
@@ -171,7 +171,7 @@ def test_cluster_gradebook_equals_the_local_pool(cluster: Cluster, course_class:
 @pytest.mark.slow
 def test_worker_killed_mid_batch_costs_a_retry_not_a_grade(cluster: Cluster, course_class: Path, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from medgrade.grading import dask_backend
+    from medgrade.coordinator import dask_backend
 
     root = _copy(course_class, tmp_path / "course")
     lost: list[str] = []
@@ -220,7 +220,7 @@ def test_job_lost_twice_is_an_infrastructure_failure(course_class: Path, tmp_pat
 
 
 def test_unreachable_scheduler_fails_fast_with_the_fix(course_class: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from medgrade.grading import dask_backend
+    from medgrade.coordinator import dask_backend
 
     monkeypatch.setattr(dask_backend, "CONNECT_TIMEOUT", 2.0)
     start = time.monotonic()

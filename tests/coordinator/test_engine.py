@@ -12,9 +12,9 @@ import threading
 import pytest
 from click.testing import CliRunner
 
+from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
 from medgrade.gradebook.files import result_path
-from medgrade.grading.engine import grade_class
 from tests.tiny_course import ASSIGNMENT, TINY_PROFILE, make_course, submit
 
 pytestmark = pytest.mark.xdist_group("engine")
@@ -159,7 +159,7 @@ def test_cli_grade_reports_progress_and_table(tmp_path) -> None:
 
 def test_scores_match_nbgrader_autograde_where_the_rules_agree(graded, tmp_path) -> None:
     """Same notebooks through `nbgrader autograde`: equal scores, except the deliberate differences."""
-    from medgrade.grading.nbgrader_backend import autograde_class
+    from medgrade.coordinator.nbgrader_backend import autograde_class
 
     root, ours = graded
     same = ["right", "tamper", "spins"]  # ("wrong" is resubmitted fixed by an earlier test)
@@ -175,7 +175,7 @@ def test_scores_match_nbgrader_autograde_where_the_rules_agree(graded, tmp_path)
 
 def test_a_kernel_that_could_not_start_is_retried_not_scored(tmp_path, monkeypatch) -> None:
     """Before any student code runs, a failure is the grader's: the job is retried once, then reported."""
-    from medgrade.grading import engine
+    from medgrade.coordinator import engine
     from medgrade.results import Stop
     from medgrade.runner import job as job_module
     from medgrade.runner.testrun import Execution

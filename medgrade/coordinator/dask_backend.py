@@ -4,7 +4,7 @@
 scheduler, checks that its workers can grade (medgrade of the same version, the course and data
 at the same paths, a CUDA device where the profile needs one), then submits one task per
 :class:`~medgrade.runner.job.Job`. Workers return :class:`~medgrade.runner.job.JobOutput`; only
-this process writes files and the gradebook (:func:`medgrade.grading.engine.grade_class`).
+this process writes files and the gradebook (:func:`medgrade.coordinator.engine.grade_class`).
 
 - A job on a GPU profile asks for one ``GPU`` worker resource. A GPU worker is started with
   ``--resources GPU=N`` on one visible CUDA device (the site sets ``CUDA_VISIBLE_DEVICES``, as

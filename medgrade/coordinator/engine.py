@@ -143,7 +143,7 @@ def grade_class(
     ``slots`` gives each worker process its device (see :mod:`medgrade.runner.slots`); the
     default is ``workers`` CPU slots, each pinned to its share of the cores. With ``scheduler``
     (a Dask scheduler's address) the jobs run on that cluster instead
-    (:mod:`medgrade.grading.dask_backend`); ``workers`` and ``slots`` are then ignored, and this
+    (:mod:`medgrade.coordinator.dask_backend`); ``workers`` and ``slots`` are then ignored, and this
     process still writes every result. ``seed`` (0 for
     students) seeds the kernel and is what hidden tests read with ``grading_seed()``.
 
@@ -170,7 +170,7 @@ def grade_class(
             data = str(data_root) if data_root else None
             jobs.append(Job(str(course.root), assignment, s, asdict(profile), data, fp, seed, unconfined))
     if jobs and scheduler is not None:
-        from medgrade.grading.dask_backend import dask_rounds  # Dask is optional: imported only here
+        from medgrade.coordinator.dask_backend import dask_rounds  # Dask is optional: imported only here
 
         shared = [course.root] + ([data_root] if data_root else [])  # every worker must see these
         with dask_rounds(scheduler, profile=profile, shared=shared, unconfined=unconfined) as rounds:
