@@ -309,9 +309,13 @@ def _require_reproduced(record: dict[str, Any], results: list[SubmissionResult],
         for t in r.tests:
             recorded = record["tests"].get(t.grade_id, {}).get("passed", {}).get(REFERENCE, [None])[0]
             if recorded is not None and recorded != (t.status == "passed"):
-                why.append(f"{t.grade_id}: the reference {'passes' if t.status == 'passed' else 'fails'} it now, "
-                           f"{'passed' if recorded else 'failed'} in the record")
+                now = "passes it now" if t.status == "passed" else f"fails it now ({t.message})"
+                why.append(f"{t.grade_id}: the reference {now}, {'passed' if recorded else 'failed'} in the record")
         for gid, logged in measured_for(r).items():
+            known = {m["name"]: m for m in record["tests"].get(gid, {}).get("measurements", [])}
+            why += [f"{gid}: {m['name']!r} threshold is now {m['threshold']:g}, calibrated at "
+                    f"{known[m['name']]['threshold']:g}" for m in logged
+                    if m["name"] in known and m["threshold"] != known[m["name"]]["threshold"]]
             why += [p.split("; rerun:")[0] for m in logged for p in drift_problems(record, gid, m)]
     if why:
         raise CourseError(f"the reference graded again at seed {seed} does not match the {record['profile']} "

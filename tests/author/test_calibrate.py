@@ -395,17 +395,28 @@ def test_only_grades_the_new_columns_and_merges_them_into_the_record(calibrated,
     assert result.exit_code == 0, result.output
 
 
-def test_only_refuses_a_record_the_reference_no_longer_reproduces(calibrated, tmp_path) -> None:
+@pytest.mark.parametrize(("threshold", "offset", "expected"), [
+    # the hidden test changed: every figure is 0.10 lower, still above the threshold
+    (0.80, 10, f"test_skill: {MEASURE!r} measured 0.830 at seed 0 now, 0.930 in the record: the notebook, data or "
+               "libraries changed since calibration"),
+    # the threshold moved, and the reference (0.93 at seed 0) still passes it
+    (0.85, 0, f"test_skill: {MEASURE!r} threshold is now 0.85, calibrated at 0.8"),
+    # the threshold moved past the reference
+    (0.95, 0, "test_skill: the reference fails it now (CheckFailure: check_accuracy(skill accuracy): expected "
+              "accuracy >= 0.950; observed 0.930 on 100 samples"),
+])
+def test_only_refuses_a_record_the_reference_no_longer_reproduces(
+        calibrated, tmp_path, threshold: float, offset: int, expected: str) -> None:
     root = Path(shutil.copytree(calibrated[0], tmp_path / "course"))
     path = root / "reference_solutions" / ASSIGNMENT / "calibration.json"
     before = path.read_text()
     _add_columns(root)
-    _write_source(root, 0.80, offset=10)  # the hidden test changed: every figure is 0.10 lower
+    _write_source(root, threshold, offset=offset)
     result = _run("calibrate", ASSIGNMENT, "--only", "as_product", "--only", "weaker", "--course-dir", str(root))
     assert result.exit_code != 0, result.output
-    assert ("the reference graded again at seed 0 does not match the cpu calibration record of 99_tiny: test_skill: "
-            f"{MEASURE!r} measured 0.830 at seed 0 now, 0.930 in the record: the notebook, data or libraries changed "
-            "since calibration; calibrate every column again: medgrade calibrate 99_tiny --seeds 20") in result.output
+    assert ("the reference graded again at seed 0 does not match the cpu calibration record of 99_tiny: "
+            f"{expected}") in result.output, result.output
+    assert "; calibrate every column again: medgrade calibrate 99_tiny --seeds 20" in result.output
     assert "Traceback" not in result.output and path.read_text() == before
 
 
