@@ -62,6 +62,7 @@ from medgrade.author.thresholds import (
     fmt,
     measured_for,
     record_problems,
+    rerun_command,
 )
 from medgrade.coordinator.engine import grade_class
 from medgrade.course import Course
@@ -270,9 +271,7 @@ def _committed(course: Course, assignment: str, profile: str) -> dict[str, Any]:
 
 
 def _full_run(record: dict[str, Any]) -> str:
-    option = "" if record["profile"] == "cpu" else f" --profile {record['profile']}"
-    return (f"calibrate every column again: medgrade calibrate {record['assignment']}{option} "
-            f"--seeds {max(MIN_SEEDS, record['seeds'])}")
+    return f"calibrate every column again: {rerun_command(record)}"
 
 
 def _require_current(record: dict[str, Any], full: dict[str, float], mutants: list[Mutant],
@@ -316,7 +315,7 @@ def _require_reproduced(record: dict[str, Any], results: list[SubmissionResult],
             why += [f"{gid}: {m['name']!r} threshold is now {m['threshold']:g}, calibrated at "
                     f"{known[m['name']]['threshold']:g}" for m in logged
                     if m["name"] in known and m["threshold"] != known[m["name"]]["threshold"]]
-            why += [p.split("; rerun:")[0] for m in logged for p in drift_problems(record, gid, m)]
+            why += [p for m in logged for p in drift_problems(record, gid, m, advise=False)]
     if why:
         raise CourseError(f"the reference graded again at seed {seed} does not match the {record['profile']} "
                           f"calibration record of {record['assignment']}: " + "; ".join(why) + f"; {_full_run(record)}")

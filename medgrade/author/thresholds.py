@@ -20,7 +20,7 @@ from medgrade.course import Course
 from medgrade.results import SubmissionResult
 
 __all__ = ["allowed_passes", "measured_for", "analyse", "fmt", "record_problems", "stale_problems",
-           "threshold_problems", "drift_problems", "DRIFT"]
+           "threshold_problems", "drift_problems", "rerun_command", "DRIFT"]
 
 
 def allowed_passes(seeds: int) -> int:
@@ -126,11 +126,14 @@ def _worst_correct(m: dict[str, Any]) -> float | None:
     return pick(figures) if figures else None
 
 
-def _rerun(record: dict[str, Any]) -> str:
+def rerun_command(record: dict[str, Any]) -> str:
     """The command that replaces ``record``: never fewer seeds than a committed record needs."""
     profile = "" if record.get("profile", "cpu") == "cpu" else f" --profile {record['profile']}"
-    return (f"rerun: medgrade calibrate {record['assignment']}{profile} "
-            f"--seeds {max(MIN_SEEDS, record.get('seeds', 0))}")
+    return f"medgrade calibrate {record['assignment']}{profile} --seeds {max(MIN_SEEDS, record.get('seeds', 0))}"
+
+
+def _rerun(record: dict[str, Any]) -> str:
+    return f"rerun: {rerun_command(record)}"
 
 
 def stale_problems(course: Course, assignment: str, record: dict[str, Any]) -> list[str]:
@@ -191,8 +194,11 @@ def threshold_problems(record: dict[str, Any], gid: str, measurement: dict[str, 
 DRIFT = 0.05  # how far seed 0 may move from the record before it is called stale
 
 
-def drift_problems(record: dict[str, Any], gid: str, measurement: dict[str, Any]) -> list[str]:
-    """Seed 0 re-measured (as ``validate`` does) against the record's seed 0: is the record stale?"""
+def drift_problems(record: dict[str, Any], gid: str, measurement: dict[str, Any], advise: bool = True) -> list[str]:
+    """Seed 0 re-measured (as ``validate`` does) against the record's seed 0: is the record stale?
+
+    ``advise=False`` leaves out the command that replaces the record, for a caller with its own.
+    """
     test = record["tests"].get(gid)
     known = next((m for m in test["measurements"] if m["name"] == measurement["name"]), None) if test else None
     if known is None or not record["seed_list"] or record["seed_list"][0] != 0:
@@ -201,4 +207,4 @@ def drift_problems(record: dict[str, Any], gid: str, measurement: dict[str, Any]
     if then is None or now is None or abs(now - then) <= DRIFT:
         return []
     return [f"{gid}: {known['name']!r} measured {now:.3f} at seed 0 now, {then:.3f} in the record: the "
-            f"notebook, data or libraries changed since calibration; {_rerun(record)}"]
+            f"notebook, data or libraries changed since calibration" + (f"; {_rerun(record)}" if advise else "")]
