@@ -202,13 +202,9 @@ def test_every_assignment_has_a_fair_20_seed_cpu_record(course, assignment: str)
     assert stale_problems(course, assignment, record) == []
 
 
-# Assignments whose alternative (and for 06 its sixth mutant) is written, on branch
-# pending-calibration, but not yet calibrated with it. Strict: landing one turns its xfail into a
-# failure, and its entry goes.
-NO_CALIBRATED_ALTERNATIVE_YET: dict[str, str] = {
-    "05_contrastive_learning": "its alternative (branch pending-calibration) failed the probe's gain over a random "
-                               "encoder in seed 17 of 20 (0.013 against 0.03; the reference's worst is 0.050): its "
-                               "Encoder, initialised in another order, earns less in 20 pre-training steps"}
+# Assignments whose six mutants or alternative are owed, each with the reason (none today). Strict:
+# once the owed piece lands the xfail turns into a failure, and its entry goes.
+NO_CALIBRATED_ALTERNATIVE_YET: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("assignment", [
