@@ -371,17 +371,17 @@ def _publish(plot: str | None, y_true: np.ndarray, values: np.ndarray, classes: 
              ignore: np.ndarray | None = None) -> None:
     if plot is None:
         return
-    from medgrade.checks import heldout
+    from medgrade.checks.heldout import confusion_counts, dice_cases, roc_curve
     from medgrade.publish import publish
 
     if plot == "masks":
         if values.shape != y_true.shape or values.ndim < 4:
             return
-        record = heldout.dice_cases(dice_score(scored(values, ignore), y_true))
+        record = dice_cases(dice_score(scored(values, ignore), y_true))
     elif plot == "roc":
-        record = heldout.roc_curve(y_true, values)
+        record = roc_curve(y_true, values)
     elif plot == "confusion":
-        record = heldout.confusion_counts(y_true, values, tuple(classes) if classes else None)
+        record = confusion_counts(y_true, values, tuple(classes) if classes else None)
     else:
         return
     publish(record.pop("kind"), **{k: v for k, v in record.items() if k != "schema"})
