@@ -48,7 +48,6 @@ from medgrade.author.columns import REFERENCE, full_points, must_fail, mutant_st
 from medgrade.author.figure import draw_record
 from medgrade.author.mutants import Mutant, load_mutants
 from medgrade.author.records import (
-    MIN_SEEDS,
     SCHEMA,
     figure_name,
     load_record,
@@ -264,9 +263,9 @@ def add_columns(
 def _committed(course: Course, assignment: str, profile: str) -> dict[str, Any]:
     record = load_record(course, assignment, profile)
     if record is None:
-        which, option = ("", "") if profile == "cpu" else (f"{profile} ", f" --profile {profile}")
-        raise CourseError(f"no {which}calibration record for {assignment}: run medgrade calibrate {assignment}"
-                          f"{option} --seeds {MIN_SEEDS}")
+        which = "" if profile == "cpu" else f"{profile} "
+        raise CourseError(f"no {which}calibration record for {assignment}: run "
+                          f"{rerun_command({'assignment': assignment, 'profile': profile})}")
     return record
 
 
