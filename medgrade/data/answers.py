@@ -11,6 +11,7 @@ compares the predictions with the answers.
 Keys:
 
 - ``pathmnist:test``: class labels, the ``test_labels`` of ``pathmnist.npz`` (MedMNIST's format);
+- ``pneumoniamnist:test``: the ``test_labels`` of ``pneumoniamnist.npz`` (1 is pneumonia);
 - ``wmh:test``: lesion masks, the ``wmh.nii.gz`` of each case of ``WMH/test`` in case order
   (1 is lesion; voxels labelled 2, other pathology, are not scored).
 """
@@ -112,6 +113,7 @@ AnswerKey = LabelArray | MaskVolumes
 
 ANSWER_KEYS: dict[str, AnswerKey] = {
     "pathmnist:test": LabelArray("pathmnist.npz", "test_labels"),
+    "pneumoniamnist:test": LabelArray("pneumoniamnist.npz", "test_labels"),
     "wmh:test": MaskVolumes("WMH/test", "wmh.nii.gz", target=1, ignored=2),
 }
 

@@ -21,6 +21,7 @@ __all__ = ["NAMES", "DatasetInfo", "get_spec", "generate_all", "verify_all", "in
 _MODULES = {
     "mednist": "medgrade.data.mednist",
     "pathmnist": "medgrade.data.pathmnist",
+    "pneumoniamnist": "medgrade.data.pneumoniamnist",
     "brats": "medgrade.data.brats_cohort",
     "wmh": "medgrade.data.wmh",
     "decathlon": "medgrade.data.decathlon",

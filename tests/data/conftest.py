@@ -39,3 +39,13 @@ def volumes_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wmh.generate(root, seed=0, n_train=4, n_test=2)
     decathlon.generate(root, seed=0, n_train=10, n_test=2)
     return root
+
+
+@pytest.fixture(scope="session")
+def pneumoniamnist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root holding the PneumoniaMNIST stand-in (5,856 films; a few seconds)."""
+    from medgrade.data import pneumoniamnist
+
+    root = tmp_path_factory.mktemp("pneumoniamnist-root")
+    pneumoniamnist.generate(root, seed=0)
+    return root

@@ -100,7 +100,8 @@ def test_answer_labels_and_the_kernels_view_without_them(tmp_path: Path) -> None
     assert newer != view and newer.is_file() and not view.exists()
     with pytest.raises(UsageError, match=r"pathmnist:test has 40 answers; a test asked for 41"):
         answer_labels(tmp_path / "data", "pathmnist:test", 41)
-    with pytest.raises(UsageError, match=r"unknown answer key 'mednist:test'; known: pathmnist:test, wmh:test"):
+    known = "pathmnist:test, pneumoniamnist:test, wmh:test"
+    with pytest.raises(UsageError, match=rf"unknown answer key 'mednist:test'; known: {known}"):
         answer_labels(tmp_path / "data", "mednist:test", 1)
     with pytest.raises(UsageError, match=r"pathmnist.npz is missing .*run `medgrade data generate`"):
         answer_labels(tmp_path / "nowhere", "pathmnist:test", 1)
