@@ -12,6 +12,8 @@ Keys:
 
 - ``pathmnist:test``: class labels, the ``test_labels`` of ``pathmnist.npz`` (MedMNIST's format);
 - ``pneumoniamnist:test``: the ``test_labels`` of ``pneumoniamnist.npz`` (1 is pneumonia);
+- ``mura:test``: study labels, the second column of ``MURA-v1.1/test_labeled_studies.csv`` in row
+  order (1 is abnormal); the kernel's copy keeps every row's study folder, its labels shuffled;
 - ``wmh:test``: lesion masks, the ``wmh.nii.gz`` of each case of ``WMH/test`` in case order
   (1 is lesion; voxels labelled 2, other pathology, are not scored).
 """
@@ -34,8 +36,8 @@ from medgrade.data.manifest import exclusive
 from medgrade.errors import UsageError
 from medgrade.scratch import private_dir
 
-__all__ = ["ANSWER_KEYS", "Answer", "LabelArray", "MaskVolumes", "load_answer", "answer_labels", "withheld_view",
-           "present_keys"]
+__all__ = ["ANSWER_KEYS", "Answer", "LabelArray", "MaskVolumes", "StudyLabels", "load_answer", "answer_labels",
+           "withheld_view", "present_keys"]
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,49 @@ class MaskVolumes:
         nib.save(nib.Nifti1Image(zeros, img.affine, img.header), out)
 
 
-AnswerKey = LabelArray | MaskVolumes
+@dataclass(frozen=True)
+class StudyLabels:
+    """0/1 labels in the second column of a headerless two-column CSV (MURA's ``*_labeled_studies.csv``)."""
+
+    file: str
+    kind: Literal["labels"] = "labels"
+
+    def files(self, data_root: Path) -> list[Path]:
+        return [data_root / self.file]
+
+    def load(self, data_root: Path, answers: str, n: int, positive: int | None) -> Answer:
+        (path,) = _present(self.files(data_root), answers)
+        labels = np.array(_study_rows(path)[1], dtype=np.int64)
+        _enough(len(labels), n, answers)
+        labels = labels[:n]
+        return Answer((labels == positive).astype(np.int64) if positive is not None else labels)
+
+    def blank(self, real: Path, out: Path) -> None:
+        folders, labels = _study_rows(real)
+        rng = np.random.default_rng(secrets.randbits(128))  # drawn afresh, kept nowhere
+        shuffled = [labels[i] for i in rng.permutation(len(labels))]
+        out.write_text("".join(f"{f},{y}\n" for f, y in zip(folders, shuffled, strict=True)))
+
+
+def _study_rows(path: Path) -> tuple[list[str], list[int]]:
+    """The study folders and labels of a ``<folder>,<0 or 1>`` CSV, in row order."""
+    folders, labels = [], []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        folder, _, label = line.rpartition(",")
+        if not folder or label not in ("0", "1"):
+            raise UsageError(f"{path}, line {number}: expected '<study folder>,<0 or 1>', got {line[:80]!r}; "
+                             "regenerate it: medgrade data generate --force")
+        folders.append(folder)
+        labels.append(int(label))
+    return folders, labels
+
+
+AnswerKey = LabelArray | MaskVolumes | StudyLabels
 
 ANSWER_KEYS: dict[str, AnswerKey] = {
     "pathmnist:test": LabelArray("pathmnist.npz", "test_labels"),
     "pneumoniamnist:test": LabelArray("pneumoniamnist.npz", "test_labels"),
+    "mura:test": StudyLabels("MURA-v1.1/test_labeled_studies.csv"),
     "wmh:test": MaskVolumes("WMH/test", "wmh.nii.gz", target=1, ignored=2),
 }
 

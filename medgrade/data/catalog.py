@@ -22,6 +22,7 @@ _MODULES = {
     "mednist": "medgrade.data.mednist",
     "pathmnist": "medgrade.data.pathmnist",
     "pneumoniamnist": "medgrade.data.pneumoniamnist",
+    "mura": "medgrade.data.mura",
     "brats": "medgrade.data.brats_cohort",
     "wmh": "medgrade.data.wmh",
     "decathlon": "medgrade.data.decathlon",

@@ -49,3 +49,16 @@ def pneumoniamnist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pneumoniamnist-root")
     pneumoniamnist.generate(root, seed=0)
     return root
+
+
+MURA_PATIENTS = {"n_train": 24, "n_valid": 8, "n_test": 10}
+
+
+@pytest.fixture(scope="session")
+def mura_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root holding a small MURA-v1.1 stand-in (24 / 8 / 10 patients, about 150 images, seed 0)."""
+    from medgrade.data import mura
+
+    root = tmp_path_factory.mktemp("mura-root")
+    mura.generate(root, seed=0, **MURA_PATIENTS)
+    return root

@@ -75,7 +75,7 @@ def test_release_lint_names_unknown_metric_answer_key_and_plot(tmp_path: Path) -
     nbformat.write(nb, tmp_path / "a.ipynb")
     problems = lint_notebook(tmp_path / "a.ipynb")
     assert any("test cell test_k, line 1: checks.judged('k', ...): unknown metric 'recall'" in p for p in problems)
-    assert any("unknown answer key 'mednist:test'; known: pathmnist:test" in p for p in problems)
+    assert any("unknown answer key 'mednist:test'; known: mura:test, pathmnist:test" in p for p in problems)
     assert any("plot must be one of roc, confusion, masks, got 'pie'" in p for p in problems)
 
 
@@ -100,7 +100,7 @@ def test_answer_labels_and_the_kernels_view_without_them(tmp_path: Path) -> None
     assert newer != view and newer.is_file() and not view.exists()
     with pytest.raises(UsageError, match=r"pathmnist:test has 40 answers; a test asked for 41"):
         answer_labels(tmp_path / "data", "pathmnist:test", 41)
-    known = "pathmnist:test, pneumoniamnist:test, wmh:test"
+    known = "mura:test, pathmnist:test, pneumoniamnist:test, wmh:test"
     with pytest.raises(UsageError, match=rf"unknown answer key 'mednist:test'; known: {known}"):
         answer_labels(tmp_path / "data", "mednist:test", 1)
     with pytest.raises(UsageError, match=r"pathmnist.npz is missing .*run `medgrade data generate`"):
