@@ -64,7 +64,7 @@ def _ellipse(u: F32, v: F32, cx: F32 | float, cy: F32 | float, ax: F32 | float, 
              edge: float) -> F32:
     """Soft indicator of an ellipse: 1 inside, 0 outside, a sigmoid edge ``edge`` wide."""
     r = np.sqrt(((u - cx) / ax) ** 2 + ((v - cy) / ay) ** 2)
-    out: F32 = 1.0 / (1.0 + np.exp((r - 1.0) / edge))
+    out: F32 = 1.0 / (1.0 + np.exp(np.minimum((r - 1.0) / edge, 80.0)))  # no overflow far outside
     return out
 
 
