@@ -186,9 +186,7 @@ def test_an_alternative_failing_a_seed_is_a_problem_naming_it() -> None:
 
 # Assignments whose record is owed, each with the reason and the command that settles it. Strict:
 # once the record is committed the test passes, the xfail turns into a failure, and this entry goes.
-NOT_YET_CALIBRATED: dict[str, str] = {
-    "09_pneumonia_capstone": "new; run medgrade calibrate 09_pneumonia_capstone --seeds 20 on an idle machine",
-}
+NOT_YET_CALIBRATED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("assignment", [
