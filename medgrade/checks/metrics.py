@@ -9,6 +9,7 @@ checks and the grader's :func:`medgrade.checks.evidence.judge_predictions` agree
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 METRICS = ("accuracy", "balanced_accuracy", "auc", "f1", "precision", "sensitivity",
-           "specificity")
+           "specificity", "kappa")
 
 
 def _fail(check: str, name: str, expected: str, observed: str, hint: str) -> CheckFailure:
@@ -141,6 +142,10 @@ def metric_value(metric: str, y_true: Any, y: Any, *, pos_label: int = 1,
         return float(skm.accuracy_score(t, p))
     if metric == "balanced_accuracy":
         return float(skm.balanced_accuracy_score(t, p))
+    if metric == "kappa":  # Cohen's: agreement beyond chance; 0 for constant predictions
+        with warnings.catch_warnings():  # one label on both sides: undefined, nan (fails any threshold)
+            warnings.simplefilter("ignore")
+            return float(skm.cohen_kappa_score(t, p))
     if metric in ("f1", "precision"):
         avg = average or ("binary" if set(np.unique(np.r_[t, p])) <= {0, 1} else "macro")
         fn = skm.f1_score if metric == "f1" else skm.precision_score
@@ -257,6 +262,9 @@ def check_specificity(y_true: Any, y_pred: Any, *, at_least: float, pos_label: i
 def _value_hint(student: float, ref: float, metric: str, others: dict[str, float]) -> str:
     if abs(student - 100 * ref) <= 1e-3 * max(1.0, abs(student)):
         return "return a fraction in [0, 1], not a percentage."
+    if metric == "kappa" and abs(student - others.get("accuracy", np.nan)) <= 1e-9:
+        return "your value is the observed agreement (the accuracy): kappa subtracts the agreement " \
+            "expected by chance, (p_o - p_e) / (1 - p_e), with p_e from the two label frequencies."
     for other, v in others.items():
         if other != metric and abs(student - v) <= 1e-9:
             return f"your value equals the {other}: check which cells of the confusion matrix " \
@@ -287,6 +295,8 @@ def check_metric_value(student_value: Any, y_true: Any, y_pred_or_score: Any, *,
         if metric in ("sensitivity", "specificity", "precision"):
             for m in ("sensitivity", "specificity", "precision"):
                 others[m] = metric_value(m, y_true, y_pred_or_score, pos_label=pos_label)
+        if metric == "kappa":
+            others["accuracy"] = metric_value("accuracy", y_true, y_pred_or_score)
         raise CheckFailure(
             check, name=label, expected=f"{metric} = {ref:.6f} (scikit-learn, atol {atol:g})",
             observed=f"{student:.6f}", hint=_value_hint(student, ref, metric, others),

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
 from medgrade.checks import (
     CheckFailure,
@@ -47,6 +47,16 @@ def test_below_threshold_fills_margin() -> None:
                        r"0\.900; observed 0\.667 on the hidden labels") as e:
         judge_predictions(rec, Y, metric="accuracy", at_least=0.9)
     assert e.value.margin == pytest.approx(2 / 3 - 0.9)
+
+
+def test_kappa_is_judged_on_hard_labels_and_refuses_scores() -> None:
+    rec = record_predictions("study_kappa", np.array([0, 1, 1, 1, 0, 0]), kind="labels")
+    with pytest.raises(CheckFailure, match=r"expected kappa >= 0\.500; observed 0\.333 on the hidden labels"):
+        judge_predictions(rec, Y, metric="kappa", at_least=0.5)
+    judged = judge_predictions(rec, Y, metric="kappa", at_least=0.3)
+    assert judged.value == pytest.approx(cohen_kappa_score(Y, rec["values"]))
+    with pytest.raises(CheckFailure, match="expected labels for kappa; observed scores"):
+        judge_predictions(record_predictions("kappa_scores", P), Y, metric="kappa", at_least=0.3)
 
 
 def test_hard_labels_recorded_for_auc() -> None:

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
 from medgrade.checks import (
     CheckFailure,
@@ -138,6 +138,28 @@ class TestMetricValue:
     def test_complement(self) -> None:
         with pytest.raises(CheckFailure, match="1 minus the reference"):
             check_metric_value(0.125, Y, PRED, metric="accuracy")
+
+    def test_kappa_of_a_hand_computed_formula_passes(self) -> None:
+        y, p = np.array(Y), np.array(PRED)
+        p_o = float((y == p).mean())
+        p_e = float(y.mean() * p.mean() + (1 - y.mean()) * (1 - p.mean()))
+        check_metric_value((p_o - p_e) / (1 - p_e), torch.tensor(Y), PRED, metric="kappa")
+        assert metric_value("kappa", Y, PRED) == pytest.approx(cohen_kappa_score(Y, PRED))
+
+    def test_kappa_given_as_the_accuracy_is_named_as_such(self) -> None:
+        with pytest.raises(CheckFailure, match=r"kappa = .*observed 0\.875000.*observed agreement "
+                           r"\(the accuracy\).*\(p_o - p_e\) / \(1 - p_e\)"):
+            check_metric_value(0.875, Y, PRED, metric="kappa")
+
+    def test_kappa_with_chance_agreement_left_at_one_half_fails(self) -> None:
+        y, p = [1, 1, 1, 1, 1, 1, 0, 0, 1, 0], [1, 1, 1, 0, 1, 1, 0, 1, 1, 1]  # chance agreement 0.54
+        p_o = float((np.array(y) == np.array(p)).mean())
+        with pytest.raises(CheckFailure, match="definition on a tiny hand-made example"):
+            check_metric_value((p_o - 0.5) / 0.5, y, p, metric="kappa")
+
+    def test_kappa_of_constant_predictions_is_zero_and_undefined_on_one_label_is_nan(self) -> None:
+        assert metric_value("kappa", Y, [1] * len(Y)) == 0.0
+        assert np.isnan(metric_value("kappa", [1, 1, 1], [1, 1, 1]))
 
     def test_unknown_metric_is_instructor_error(self) -> None:
         with pytest.raises(ValueError, match="unknown metric"):
