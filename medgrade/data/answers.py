@@ -63,10 +63,7 @@ class LabelArray:
         (path,) = _present(self.files(data_root), answers)
         with np.load(path) as npz:
             labels = np.asarray(npz[self.array])
-        labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
-        _enough(len(labels), n, answers)
-        labels = labels[:n]
-        return Answer((labels == positive).astype(np.int64) if positive is not None else labels)
+        return _label_answer(labels.reshape(len(labels), -1)[:, 0].astype(np.int64), n, answers, positive)
 
     def blank(self, real: Path, out: Path) -> None:
         with np.load(real) as npz:
@@ -123,10 +120,7 @@ class StudyLabels:
 
     def load(self, data_root: Path, answers: str, n: int, positive: int | None) -> Answer:
         (path,) = _present(self.files(data_root), answers)
-        labels = np.array(_study_rows(path)[1], dtype=np.int64)
-        _enough(len(labels), n, answers)
-        labels = labels[:n]
-        return Answer((labels == positive).astype(np.int64) if positive is not None else labels)
+        return _label_answer(np.array(_study_rows(path)[1], dtype=np.int64), n, answers, positive)
 
     def blank(self, real: Path, out: Path) -> None:
         folders, labels = _study_rows(real)
@@ -176,6 +170,13 @@ def _present(paths: list[Path], answers: str) -> list[Path]:
 def _enough(count: int, n: int, answers: str) -> None:
     if n > count:
         raise UsageError(f"{answers} has {count} answers; a test asked for {n}")
+
+
+def _label_answer(labels: np.ndarray, n: int, answers: str, positive: int | None) -> Answer:
+    """The first ``n`` of ``labels`` (int64); with ``positive``, 1 where a label is ``positive``."""
+    _enough(len(labels), n, answers)
+    labels = labels[:n]
+    return Answer((labels == positive).astype(np.int64) if positive is not None else labels)
 
 
 def load_answer(data_root: str | os.PathLike[str] | None, answers: str, n: int,

@@ -24,12 +24,14 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from medgrade.errors import DataError
 from medgrade.scratch import private_dir
 
-__all__ = ["KEY_FILE", "key_words", "fingerprint", "read_key", "ensure_key", "calibration_key", "kernel_masks"]
+__all__ = ["KEY_FILE", "key_words", "stream_words", "fingerprint", "read_key", "ensure_key", "calibration_key",
+           "kernel_masks"]
 
 KEY_FILE = ".heldout-key"
 KEY_BYTES = 32
@@ -39,6 +41,15 @@ def key_words(key: bytes) -> list[int]:
     """Eight 32-bit words of the key, appended to a held-out split's ``default_rng`` seed."""
     digest = hashlib.sha256(b"medgrade held-out split\0" + key).digest()
     return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 32, 4)]
+
+
+def stream_words(seed: int, splits: Iterable[str], split: str, k: int, key: bytes, heldout: str) -> list[int]:
+    """The ``default_rng`` seed of stream ``k`` of ``split``: ``[seed, index of split, k]``, plus the key's words.
+
+    Only the ``heldout`` split takes the key's words: the others stay drawable from the seed alone.
+    """
+    words = [seed, list(splits).index(split), k]
+    return words + key_words(key) if split == heldout else words
 
 
 def fingerprint(key: bytes) -> str:

@@ -52,7 +52,7 @@ from PIL import Image
 
 from medgrade.data._draw import F, col, ellipse, smooth_noise
 from medgrade.data._mura_anatomy import ANATOMY, ASPECT, TARGETS
-from medgrade.data.heldout import key_words
+from medgrade.data.heldout import stream_words
 from medgrade.data.root import resolve_root
 from medgrade.data.store import DatasetSpec, build
 
@@ -109,11 +109,6 @@ class Cohort:
     views: Views
 
 
-def _stream(seed: int, split: str, k: int, key: bytes) -> list[int]:
-    words = [seed, SPLITS.index(split), k]
-    return words + key_words(key) if split == HELDOUT else words
-
-
 def _patients(rng: np.random.Generator, n: int, first: int) -> list[tuple[int, int, int]]:
     """``(part, patient, K)`` of every study, sorted as the CSVs list them; ids in blocks of first part."""
     counts = np.array([sum(STUDY_COUNTS[p]) for p in PARTS], dtype=float)
@@ -133,7 +128,7 @@ def _patients(rng: np.random.Generator, n: int, first: int) -> list[tuple[int, i
 
 def cohort(split: str, seed: int, n_patients: int, first_patient: int = 1, key: bytes = b"") -> Cohort:
     """The studies of ``split`` (patients numbered from ``first_patient``) and their views' parameters."""
-    rng = np.random.default_rng(_stream(seed, split, 0, key))
+    rng = np.random.default_rng(stream_words(seed, SPLITS, split, 0, key, HELDOUT))
     rows = _patients(rng, n_patients, first_patient)
     part = np.array([r[0] for r in rows], dtype=np.int64)
     s = len(rows)
@@ -316,8 +311,8 @@ def _write(stage: Path, *, seed: int, n_train: int, n_valid: int, n_test: int, k
         c = cohort(split, seed, n, first, key)
         first += n
         paths = [path for study in c.studies for path in study.images]
-        for path, pixels in zip(paths, render(c.views, np.random.default_rng(_stream(seed, split, 1, key))),
-                                strict=True):
+        pixels_rng = np.random.default_rng(stream_words(seed, SPLITS, split, 1, key, HELDOUT))
+        for path, pixels in zip(paths, render(c.views, pixels_rng), strict=True):
             (stage / path).parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(pixels).save(stage / path, format="PNG")
         (stage / TOP / f"{split}_image_paths.csv").write_text("".join(f"{p}\n" for p in paths))

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from medgrade.data.heldout import key_words
+from medgrade.data._medmnist_npz import MedmnistNpz
 from medgrade.data.root import resolve_root
 from medgrade.data.store import DatasetSpec, build
 
@@ -185,38 +185,9 @@ def _blur(x: F32) -> F32:
     return np.fft.irfft2(spec, s=(SIZE, SIZE)).astype(np.float32)
 
 
-HELDOUT = "test"
-
-
-def _stream(seed: int, split: str, k: int, key: bytes) -> list[int]:
-    """The ``default_rng`` seed of chunk ``k`` of ``split``: the held-out split's depends on the key."""
-    words = [seed, list(SPLITS).index(split), k]
-    return words + key_words(key) if split == HELDOUT else words
-
-
-def split_labels(split: str, seed: int, key: bytes = b"") -> NDArray[np.uint8]:
-    """Shuffled labels of ``split`` with the real class proportions, uint8 (N, 1)."""
-    n = SPLITS[split]
-    counts = np.array(CLASS_COUNTS["test" if split == "test" else "train+val"], dtype=float)
-    exact = counts / counts.sum() * n
-    alloc = np.floor(exact).astype(int)
-    alloc[np.argsort(-(exact - alloc), kind="stable")[: n - alloc.sum()]] += 1
-    labels = np.repeat(np.arange(9, dtype=np.uint8), alloc)
-    np.random.default_rng(_stream(seed, split, 999_999, key)).shuffle(labels)
-    return labels[:, None]
-
-
-def _write(stage: Path, *, seed: int, key: bytes) -> None:
-    arrays: dict[str, Any] = {}
-    for split in SPLITS:
-        labels = split_labels(split, seed, key)
-        images = np.empty((labels.shape[0], SIZE, SIZE, 3), dtype=np.uint8)
-        for k, start in enumerate(range(0, labels.shape[0], CHUNK)):
-            rng = np.random.default_rng(_stream(seed, split, k, key))
-            images[start : start + CHUNK] = render(labels[start : start + CHUNK, 0], rng)
-        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels
-    with open(stage / "pathmnist.npz", "wb") as f:
-        np.savez(f, **arrays)
+_NPZ = MedmnistNpz("pathmnist.npz", SPLITS, CLASS_COUNTS, (SIZE, SIZE, 3), CHUNK, render)
+split_labels = _NPZ.split_labels
+_stream = _NPZ.stream  # tests/adversarial draws a held-out chunk again with it
 
 
 SPEC = DatasetSpec(
@@ -224,7 +195,7 @@ SPEC = DatasetSpec(
     title="PathMNIST (9-class 28x28 RGB H&E patches, medmnist npz)",
     version="2",
     entries=("pathmnist.npz",),
-    writer=_write,
+    writer=_NPZ.write,
     defaults={},
     real_source="pathmnist.npz from MedMNIST v2 (zenodo 10519652)",
     heldout=True,

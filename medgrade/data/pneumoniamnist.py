@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from medgrade.data.heldout import key_words
+from medgrade.data._medmnist_npz import MedmnistNpz
 from medgrade.data.root import resolve_root
 from medgrade.data.store import DatasetSpec, build
 
@@ -142,38 +142,8 @@ def _opacity(u: F32, v: F32, right: F32, left: F32, g: F32, rng: np.random.Gener
     return (severity * 0.5 * (lobar * consolidation + (1.0 - lobar) * diffuse)).astype(np.float32)
 
 
-HELDOUT = "test"
-
-
-def _stream(seed: int, split: str, k: int, key: bytes) -> list[int]:
-    """The ``default_rng`` seed of chunk ``k`` of ``split``: the held-out split's depends on the key."""
-    words = [seed, list(SPLITS).index(split), k]
-    return words + key_words(key) if split == HELDOUT else words
-
-
-def split_labels(split: str, seed: int, key: bytes = b"") -> NDArray[np.uint8]:
-    """Shuffled labels of ``split`` with the real class proportions, uint8 (N, 1)."""
-    n = SPLITS[split]
-    counts = np.array(CLASS_COUNTS["test" if split == "test" else "train+val"], dtype=float)
-    exact = counts / counts.sum() * n
-    alloc = np.floor(exact).astype(int)
-    alloc[np.argsort(-(exact - alloc), kind="stable")[: n - alloc.sum()]] += 1
-    labels = np.repeat(np.arange(2, dtype=np.uint8), alloc)
-    np.random.default_rng(_stream(seed, split, 999_999, key)).shuffle(labels)
-    return labels[:, None]
-
-
-def _write(stage: Path, *, seed: int, key: bytes) -> None:
-    arrays: dict[str, Any] = {}
-    for split in SPLITS:
-        labels = split_labels(split, seed, key)
-        images = np.empty((labels.shape[0], SIZE, SIZE), dtype=np.uint8)
-        for k, start in enumerate(range(0, labels.shape[0], CHUNK)):
-            rng = np.random.default_rng(_stream(seed, split, k, key))
-            images[start : start + CHUNK] = render(labels[start : start + CHUNK, 0], rng)
-        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels
-    with open(stage / "pneumoniamnist.npz", "wb") as f:
-        np.savez(f, **arrays)
+_NPZ = MedmnistNpz("pneumoniamnist.npz", SPLITS, CLASS_COUNTS, (SIZE, SIZE), CHUNK, render)
+split_labels = _NPZ.split_labels
 
 
 SPEC = DatasetSpec(
@@ -181,7 +151,7 @@ SPEC = DatasetSpec(
     title="PneumoniaMNIST (normal or pneumonia, 28x28 grey chest films, medmnist npz)",
     version="1",
     entries=("pneumoniamnist.npz",),
-    writer=_write,
+    writer=_NPZ.write,
     defaults={},
     real_source="pneumoniamnist.npz from MedMNIST v2 (zenodo 10519652)",
     heldout=True,

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from medgrade.data import _brain
-from medgrade.data.heldout import key_words
+from medgrade.data.heldout import stream_words
 from medgrade.data.root import resolve_root
 from medgrade.data.store import DatasetSpec, build
 
@@ -56,8 +56,7 @@ def _lesions(rng: np.random.Generator, phantom: _brain.Phantom) -> np.ndarray:
 
 def case(seed: int, split: str, index: int, key: bytes = b"") -> dict[str, np.ndarray]:
     """One case: {"FLAIR_brain", "T1_brain": int16; "wmh": uint8} volumes (64, 64, 48)."""
-    words = [seed, _SPLITS.index(split), index]
-    rng = np.random.default_rng(words + key_words(key) if split == "test" else words)
+    rng = np.random.default_rng(stream_words(seed, _SPLITS, split, index, key, "test"))
     phantom = _brain.brain(rng, SHAPE)
     lesion = _lesions(rng, phantom)
     other = np.zeros(SHAPE, dtype=bool)
