@@ -27,6 +27,9 @@ One runnable example per check (these run as doctests in ``tests/checks``)::
     torch.Size([1, 3])
     >>> with state_unchanged(net):
     ...     _ = net(torch.zeros(1, 4))
+    >>> head_opt = torch.optim.SGD(net[1].parameters(), lr=0.1)
+    >>> check_frozen(net, lambda: (net(torch.ones(1, 1, 2, 2)).sum().backward(), head_opt.step()), trainable="1.")
+    (None, None)
     >>> def step(model, optimizer, loss_fn, images, labels):
     ...     optimizer.zero_grad()
     ...     loss = loss_fn(model(images), labels)
@@ -93,6 +96,7 @@ from medgrade.checks.metrics import (
 from medgrade.checks.models import (
     check_all_params_get_grad,
     check_forward_shape,
+    check_frozen,
     check_layers_present,
     check_param_count,
     check_state_unchanged,
@@ -139,6 +143,7 @@ __all__ = [
     "check_layers_present",
     "check_all_params_get_grad",
     "check_train_eval_behaviour",
+    "check_frozen",
     "check_state_unchanged",
     "state_unchanged",
     # training

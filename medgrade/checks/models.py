@@ -35,6 +35,7 @@ __all__ = [
     "check_train_eval_behaviour",
     "check_state_unchanged",
     "state_unchanged",
+    "check_frozen",
 ]
 
 T = TypeVar("T")
@@ -276,4 +277,47 @@ def check_state_unchanged(model: nn.Module, fn: Callable[[], T], *, name: str = 
     """
     with state_unchanged(model, name=name, what=getattr(fn, "__name__", "fn")):
         result = fn()
+    return result
+
+
+def check_frozen(model: nn.Module, fn: Callable[[], T], *, trainable: str | tuple[str, ...] = ("fc.",),
+                 name: str = "model") -> T:
+    """Call ``fn()`` (training with a frozen backbone) and raise unless only the trainable part moved.
+
+    Every parameter *and buffer* whose name does not start with ``trainable`` must be bit-for-bit
+    unchanged (batch-norm running statistics included: ``model.train()`` updates them even when
+    ``requires_grad`` is False), and some trainable parameter must have changed. Returns ``fn()``'s value.
+
+    >>> net = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    >>> opt = torch.optim.SGD(net[1].parameters(), lr=0.1)
+    >>> check_frozen(net, lambda: (net(torch.ones(1, 2)).sum().backward(), opt.step()) and "ok", trainable="1.")
+    'ok'
+    """
+    before = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    result = fn()
+    after = model.state_dict()
+    moved = [k for k in before if k not in after or not torch.equal(after[k].detach().cpu(), before[k])]
+    params = {k for k, _ in model.named_parameters()}
+    weights = [k for k in moved if not k.startswith(trainable) and k in params]
+    stats = [k for k in moved if not k.startswith(trainable) and k not in params]
+    prefixes = ", ".join(repr(p) for p in ((trainable,) if isinstance(trainable, str) else trainable))
+    expected = f"only the parameters under {prefixes} to change"
+    if weights:
+        raise CheckFailure(
+            "check_frozen", name=name, expected=expected,
+            observed=f"{len(weights)} frozen parameter(s) changed, e.g. {', '.join(weights[:3])}",
+            hint="set requires_grad = False on every parameter outside the head, and give the optimiser "
+            "only the head's parameters.")
+    if stats:
+        raise CheckFailure(
+            "check_frozen", name=name, expected=f"{expected}, batch-norm statistics included",
+            observed=f"{len(stats)} buffer(s) of the frozen layers changed, e.g. {', '.join(stats[:3])}",
+            hint="keep the frozen backbone in eval mode while the head trains (model.eval(), then "
+            "model.fc.train()): in train mode batch norm updates its running mean and variance "
+            "even when requires_grad is False.")
+    if not any(k.startswith(trainable) for k in moved):
+        raise CheckFailure(
+            "check_frozen", name=name, expected=f"the parameters under {prefixes} to change",
+            observed="no parameter changed at all",
+            hint="train the new head: pass its parameters to the optimiser and call optimizer.step().")
     return result

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
@@ -9,6 +11,7 @@ from medgrade.checks import (
     CheckFailure,
     check_all_params_get_grad,
     check_forward_shape,
+    check_frozen,
     check_layers_present,
     check_param_count,
     check_state_unchanged,
@@ -206,6 +209,67 @@ class TestStateUnchanged:
             with state_unchanged(mlp):
                 with torch.no_grad():
                     mlp[0].weight.add_(1.0)
+
+
+def _backbone_and_head() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 1))
+
+
+def _train_head(model: nn.Module, *, freeze: bool = True, eval_backbone: bool = True,
+                params: Any = None) -> None:
+    for p in model[:5].parameters():
+        p.requires_grad = not freeze
+    model.train()
+    if eval_backbone:
+        model[:5].eval()
+    opt = torch.optim.SGD(params if params is not None else model[5].parameters(), lr=0.1)
+    x = torch.randn(8, 1, 6, 6, generator=torch.Generator().manual_seed(1))
+    for _ in range(3):
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+
+
+class TestFrozen:
+    def test_head_trained_over_a_frozen_backbone_in_eval_mode_passes(self) -> None:
+        net = _backbone_and_head()
+        assert check_frozen(net, lambda: _train_head(net) or "done", trainable="5.") == "done"
+
+    def test_head_trained_on_features_computed_under_no_grad_passes(self) -> None:
+        net = _backbone_and_head()
+
+        def features_then_head() -> None:
+            net.eval()
+            with torch.no_grad():
+                feats = net[:5](torch.randn(8, 1, 6, 6))
+            opt = torch.optim.Adam(net[5].parameters(), lr=0.01)
+            for _ in range(3):
+                opt.zero_grad()
+                net[5](feats).pow(2).mean().backward()
+                opt.step()
+
+        check_frozen(net, features_then_head, trainable=("5.",))
+
+    def test_batch_norm_left_in_train_mode_is_named_with_its_running_statistics(self) -> None:
+        net = _backbone_and_head()
+        with pytest.raises(CheckFailure, match=r"check_frozen\(backbone\): expected only the parameters under "
+                           r"'5\.' to change, batch-norm statistics included; observed 3 buffer\(s\) of the "
+                           r"frozen layers changed, e.g. 1.running_mean, 1.running_var, 1.num_batches_tracked"
+                           r".*keep the frozen backbone in eval mode"):
+            check_frozen(net, lambda: _train_head(net, eval_backbone=False), trainable="5.", name="backbone")
+
+    def test_a_backbone_left_trainable_is_caught_before_its_statistics(self) -> None:
+        net = _backbone_and_head()
+        with pytest.raises(CheckFailure, match=r"observed 4 frozen parameter\(s\) changed, e.g. 0.weight, "
+                           r"0.bias, 1.weight.*requires_grad = False"):
+            check_frozen(net, lambda: _train_head(net, freeze=False, params=net.parameters()), trainable="5.")
+
+    def test_a_head_that_never_moves_fails(self) -> None:
+        net = _backbone_and_head()
+        with pytest.raises(CheckFailure, match="observed no parameter changed at all.*train the new head"):
+            check_frozen(net, lambda: None, trainable="5.")
 
 
 @pytest.mark.parametrize("training", [True, False])
