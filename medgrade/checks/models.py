@@ -293,7 +293,7 @@ def check_frozen(model: nn.Module, fn: Callable[[], T], *, trainable: str | tupl
     >>> check_frozen(net, lambda: (net(torch.ones(1, 2)).sum().backward(), opt.step()) and "ok", trainable="1.")
     'ok'
     """
-    before = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    before = _snapshot(model)[0]
     result = fn()
     after = model.state_dict()
     moved = [k for k in before if k not in after or not torch.equal(after[k].detach().cpu(), before[k])]

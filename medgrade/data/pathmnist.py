@@ -187,7 +187,6 @@ def _blur(x: F32) -> F32:
 
 _NPZ = MedmnistNpz("pathmnist.npz", SPLITS, CLASS_COUNTS, (SIZE, SIZE, 3), CHUNK, render)
 split_labels = _NPZ.split_labels
-_stream = _NPZ.stream  # tests/adversarial draws a held-out chunk again with it
 
 
 SPEC = DatasetSpec(

@@ -254,7 +254,7 @@ REGEN_ATTACKS = {
     # The images drawn again from public code and matched to the visible ones, to borrow their labels.
     "matcher": "def predict():\n    from medgrade.data import pathmnist\n"
                "    labels = pathmnist.split_labels('test', 0)[:, 0]\n"
-               "    drawn = pathmnist.render(labels[:pathmnist.CHUNK], np.random.default_rng(pathmnist._stream(0, "
+               "    drawn = pathmnist.render(labels[:pathmnist.CHUNK], np.random.default_rng(pathmnist._NPZ.stream(0, "
                "'test', 0, b'')))\n"
                f"    seen = {TEST_IMAGES}\n"
                f"    print('IMAGES MATCHED', int((drawn[:{REGEN_N}] == seen).all(axis=(1, 2, 3)).sum()))\n"
