@@ -11,10 +11,12 @@ Layout under ``<root>/MURA-v1.1/`` (as MURA-v1.1.zip unpacks):
 
 The real test set is private; here the grader's ``test`` split has the same tree without the
 label suffix (``studyK/``), ``test_image_paths.csv``, and its labels in ``test_labeled_studies.csv``
-(answer key ``mura:test``). Rows are grouped by part, then patient, study and view.
+(answer key ``mura:test``). Rows are grouped by part, then patient, study and view. Each test
+patient has one study, so the test split holds exactly ``n_test`` studies whatever the key (a
+judged study-level metric names its count as a literal).
 
 Cohort. Patients are numbered from 1 across train, valid and test: no patient is in two splits.
-A patient has 1-3 studies (80/15/5%), a later one of the same part with probability 0.6. Parts and
+A train or valid patient has 1-3 studies (80/15/5%), a later one of the same part with probability 0.6. Parts and
 each part's abnormal rate follow the real train set's study counts (38.5% abnormal). A study has
 1-4 views (10/30/40/20%). PNGs are 8-bit grey, 4% RGB with equal channels, 72-128 px high and
 64-128 px wide (shoulders wide, long bones narrow): loaders need a padded resize.
@@ -27,11 +29,12 @@ fixes the anatomy (bone sizes, side); each view has its own projection (AP to la
 close up and overlap, the elbow and finger flex), rotation (+-15 deg), scale, shift, exposure,
 shading and noise; 8% are under-exposed or very noisy.
 
-An abnormal study has one finding on one bone: a fracture (55%: a dark line across the bone, the
-far fragment stepped sideways), a lytic lesion (25%: a dark oval in the bone) or hardware (20%: a
-bright plate with screws, or a pin). Each view shows it with probability 0.55, at least one does;
-the others look normal, so an image's label is its study's and only the study vote recovers it. A
-quarter of fractures and lesions are subtle (a faint thin line, no step; a small faint oval).
+An abnormal study has one finding on one bone: a fracture (55%: a dark gap across the bone, up to
+10 pixels wide, the far fragment stepped sideways by up to about two bone widths), a lytic lesion
+(25%: a dark oval on the bone's axis, up to wider than the bone) or hardware (20%: a bright plate
+with screws, or a pin). Each view shows it with probability 0.8, at least one does; the others look
+normal, so an image's label is its study's and only the study vote recovers it. A tenth of
+fractures and lesions are subtle (a faint thin line, no step; a fainter, smaller oval).
 Confounders of every label: a bright side marker in a corner (40% of views), and in young patients
 (20%) a growth plate, a faint dark line near a bone's end.
 
@@ -70,8 +73,8 @@ STUDY_COUNTS = {"XR_ELBOW": (1094, 660), "XR_FINGER": (1280, 655), "XR_FOREARM":
 CSV_ORDER = ("XR_SHOULDER", "XR_HUMERUS", "XR_FINGER", "XR_ELBOW", "XR_WRIST", "XR_FOREARM", "XR_HAND")
 FRACTURE, LESION, HARDWARE = 1, 2, 3
 FINDINGS = {FRACTURE: 0.55, LESION: 0.25, HARDWARE: 0.20}
-SHOW = 0.55  # probability that a view of an abnormal study shows its finding
-SUBTLE = 0.25
+SHOW = 0.8  # probability that a view of an abnormal study shows its finding
+SUBTLE = 0.1
 NZ = 6  # per-study anatomy uniforms
 BUCKET = 16  # views are drawn in batches of one part and one size rounded up to this
 SOFT, CORTEX, MARROW, METAL = 0.35, 0.9, 0.45, 2.5  # attenuation of each tissue
@@ -109,12 +112,16 @@ class Cohort:
     views: Views
 
 
-def _patients(rng: np.random.Generator, n: int, first: int) -> list[tuple[int, int, int]]:
-    """``(part, patient, K)`` of every study, sorted as the CSVs list them; ids in blocks of first part."""
+def _patients(rng: np.random.Generator, n: int, first: int, one_each: bool) -> list[tuple[int, int, int]]:
+    """``(part, patient, K)`` of every study, sorted as the CSVs list them; ids in blocks of first part.
+
+    ``one_each``: every patient has one study, so the split has exactly ``n`` studies.
+    """
     counts = np.array([sum(STUDY_COUNTS[p]) for p in PARTS], dtype=float)
     weights = counts / counts.sum()
     parts: list[list[int]] = []
-    for n_studies in rng.choice([1, 2, 3], n, p=[0.8, 0.15, 0.05]):
+    drawn = rng.choice([1, 2, 3], n, p=[0.8, 0.15, 0.05])
+    for n_studies in np.ones_like(drawn) if one_each else drawn:
         mine = [int(rng.choice(len(PARTS), p=weights))]
         for _ in range(n_studies - 1):
             mine.append(mine[-1] if rng.random() < 0.6 else int(rng.choice(len(PARTS), p=weights)))
@@ -129,7 +136,7 @@ def _patients(rng: np.random.Generator, n: int, first: int) -> list[tuple[int, i
 def cohort(split: str, seed: int, n_patients: int, first_patient: int = 1, key: bytes = b"") -> Cohort:
     """The studies of ``split`` (patients numbered from ``first_patient``) and their views' parameters."""
     rng = np.random.default_rng(stream_words(seed, SPLITS, split, 0, key, HELDOUT))
-    rows = _patients(rng, n_patients, first_patient)
+    rows = _patients(rng, n_patients, first_patient, one_each=split == HELDOUT)
     part = np.array([r[0] for r in rows], dtype=np.int64)
     s = len(rows)
     rate = np.array([STUDY_COUNTS[p][1] / sum(STUDY_COUNTS[p]) for p in PARTS])[part]
@@ -217,9 +224,9 @@ def _fracture(u: F, v: F, g: NDArray[Any], f: Views, px: F) -> F:
     a, b = _axes(u, v, g)
     sev, at = col(f["severity"]), col(f["site"]) * g[3]
     far = (b - at - col(f["tilt"]) * a > 0).astype(np.float32)
-    step = np.maximum(sev - 0.4, 0.0) * 0.8 * g[2] * col(f["side"]) * far
+    step = np.maximum(sev - 0.4, 0.0) * (6.0 * g[2] + 0.08) * col(f["side"]) * far
     bone = _bone(u - step * np.cos(g[4]), v - step * np.sin(g[4]), g)
-    return bone * (1.0 - (0.3 + 0.6 * sev) * _band(a, b, at, col(f["tilt"]), px * (0.5 + 1.5 * sev), px))
+    return bone * (1.0 - (0.25 + 0.7 * sev) * _band(a, b, at, col(f["tilt"]), px * (1.0 + 4.0 * sev), px))
 
 
 def _lesion(u: F, v: F, g: NDArray[Any], f: Views) -> F:
@@ -227,9 +234,9 @@ def _lesion(u: F, v: F, g: NDArray[Any], f: Views) -> F:
     sev, at = col(f["severity"]), col(f["site"]) * g[3]
     c, s = np.cos(g[4]), np.sin(g[4])
     off = 0.2 * g[2] * col(f["side"])
-    r = g[2] * (0.35 + 0.35 * sev)
-    hole = ellipse(u, v, g[0] - s * at + c * off, g[1] + c * at + s * off, r, 1.4 * r, g[4], edge=0.04)
-    return _bone(u, v, g) * (1.0 - (0.25 + 0.6 * sev) * hole)
+    r = g[2] * (0.8 + 0.8 * sev) + 0.02
+    hole = ellipse(u, v, g[0] - s * at + c * off, g[1] + c * at + s * off, r, 1.8 * r, g[4], edge=0.04)
+    return _bone(u, v, g) * (1.0 - (0.4 + 0.6 * sev) * hole)
 
 
 def _hardware(u: F, v: F, g: NDArray[Any], f: Views) -> F:
@@ -323,7 +330,7 @@ def _write(stage: Path, *, seed: int, n_train: int, n_valid: int, n_test: int, k
 SPEC = DatasetSpec(
     name="mura",
     title="MURA-v1.1 (musculoskeletal radiographs, 7 parts, studies of 1-4 PNG views, normal/abnormal)",
-    version="1",
+    version="2",
     entries=(TOP,),
     writer=_write,
     defaults={"n_train": 600, "n_valid": 120, "n_test": 150},

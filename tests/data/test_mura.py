@@ -85,6 +85,16 @@ def test_the_cohort_has_several_studies_per_patient_and_about_forty_percent_abno
     assert Counter(len(s.shown) for s in studies).keys() == {1, 2, 3, 4}
 
 
+def test_the_test_split_has_one_study_per_patient_so_its_count_is_fixed_whatever_the_key() -> None:
+    # judged() names the number of graded studies as a literal; a count that moved with the key could not be
+    for key in (KEY_A, KEY_B, b""):
+        studies = mura.cohort("test", 0, 150, key=key).studies
+        assert len(studies) == 150 and len({s.patient for s in studies}) == 150
+        assert all(s.number == 1 for s in studies)
+    counts = {key: len(mura.cohort("valid", 0, 150, key=key).studies) for key in (KEY_A, KEY_B)}
+    assert all(n > 150 for n in counts.values())  # valid patients keep their several studies
+
+
 def test_an_abnormal_study_shows_its_finding_in_some_views_not_all() -> None:
     studies = mura.cohort("train", 0, 400).studies
     assert all(not any(s.shown) and s.finding == 0 for s in studies if not s.label)
