@@ -233,10 +233,23 @@ def check_train_eval_behaviour(model: nn.Module, input_shape: tuple[int, ...], *
             )
 
 
+def _tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state_dict's tensors (parameters, persistent buffers) under its names, read from each module's
+    own tables through ``nn.Module``'s methods: a model that overrides ``state_dict`` or
+    ``named_parameters`` to show an old copy does not hide what moved."""
+    out: dict[str, torch.Tensor] = {}
+    for prefix, module in nn.Module.named_modules(model, remove_duplicate=False):
+        dot = f"{prefix}." if prefix else ""
+        out.update((dot + k, p) for k, p in module._parameters.items() if p is not None)
+        out.update((dot + k, b) for k, b in module._buffers.items()
+                   if b is not None and k not in module._non_persistent_buffers_set)
+    return out
+
+
 def _snapshot(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, bool],
                                          dict[str, bool]]:
-    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-    grads = {k: p.requires_grad for k, p in model.named_parameters()}
+    state = {k: v.detach().to("cpu", copy=True) for k, v in _tensors(model).items()}
+    grads = {k: p.requires_grad for k, p in nn.Module.named_parameters(model)}
     return state, mode_flags(model), grads
 
 
@@ -295,9 +308,9 @@ def check_frozen(model: nn.Module, fn: Callable[[], T], *, trainable: str | tupl
     """
     before = _snapshot(model)[0]
     result = fn()
-    after = model.state_dict()
+    after = _tensors(model)
     moved = [k for k in before if k not in after or not torch.equal(after[k].detach().cpu(), before[k])]
-    params = {k for k, _ in model.named_parameters()}
+    params = {k for k, _ in nn.Module.named_parameters(model)}
     weights = [k for k in moved if not k.startswith(trainable) and k in params]
     stats = [k for k in moved if not k.startswith(trainable) and k not in params]
     prefixes = ", ".join(repr(p) for p in ((trainable,) if isinstance(trainable, str) else trainable))

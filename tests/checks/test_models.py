@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -265,6 +266,37 @@ class TestFrozen:
         with pytest.raises(CheckFailure, match=r"observed 4 frozen parameter\(s\) changed, e.g. 0.weight, "
                            r"0.bias, 1.weight.*requires_grad = False"):
             check_frozen(net, lambda: _train_head(net, freeze=False, params=net.parameters()), trainable="5.")
+
+    def test_a_model_that_shows_an_old_copy_of_its_weights_does_not_hide_a_trained_backbone(self) -> None:
+        # an attacker's module: state_dict() and named_parameters() answer from a copy taken before training
+        class Masked(nn.Sequential):
+            def freeze_view(self) -> None:
+                object.__setattr__(self, "shown", copy.deepcopy(nn.Sequential(*self)))  # not a submodule
+
+            def state_dict(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+                return self.shown.state_dict(*args, **kwargs)
+
+            def named_parameters(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+                return self.shown.named_parameters(*args, **kwargs)
+
+        def train_everything() -> None:
+            opt = torch.optim.SGD([p for layer in net for p in layer.parameters()], lr=0.1)
+            x = torch.randn(8, 1, 6, 6, generator=torch.Generator().manual_seed(1))
+            for _ in range(3):
+                opt.zero_grad()
+                net(x).pow(2).mean().backward()
+                opt.step()
+
+        net = Masked(*_backbone_and_head())
+        net.freeze_view()
+        assert dict(net.named_parameters()).keys() == dict(nn.Module.named_parameters(net)).keys()
+        with pytest.raises(CheckFailure, match=r"observed 3 frozen parameter\(s\) changed, e.g. 0.weight, "
+                           r"1.weight, 1.bias"):  # 0.bias feeds batch norm in train mode: no gradient
+            check_frozen(net, train_everything, trainable="5.")
+        with pytest.raises(CheckFailure, match=r"0.weight changed"):
+            check_state_unchanged(net, train_everything)
+        train_everything()
+        assert all(torch.equal(v, net.shown.state_dict()[k]) for k, v in net.state_dict().items())  # the mask works
 
     def test_a_head_that_never_moves_fails(self) -> None:
         net = _backbone_and_head()
