@@ -23,7 +23,7 @@ _MODULES = {
     "pathmnist": "medgrade.data.pathmnist",
     "pneumoniamnist": "medgrade.data.pneumoniamnist",
     "mura": "medgrade.data.mura",
-    "resnet18_mednist": "medgrade.data.pretrained",
+    "resnet18_mednist_msk": "medgrade.data.pretrained",
     "brats": "medgrade.data.brats_cohort",
     "wmh": "medgrade.data.wmh",
     "decathlon": "medgrade.data.decathlon",

@@ -41,6 +41,7 @@ class DatasetSpec:
     defaults: Mapping[str, Any]
     real_source: str
     heldout: bool = False  # has a held-out split drawn with the data root's key (medgrade.data.heldout)
+    replaces: tuple[str, ...] = ()  # earlier names of this dataset: their generated files give way to it
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,22 @@ def _remove_stale_stages(root: Path, name: str) -> None:
         parts = stage.name.split("-")
         if len(parts) >= 4 and parts[-2].isdigit() and not _pid_alive(int(parts[-2])):
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _remove_replaced(root: Path, spec: DatasetSpec) -> None:
+    """Delete what a dataset's earlier name generated (only the files its record lists) and the record."""
+    records = read_manifest(root)
+    for old in spec.replaces:
+        if old not in records:
+            continue
+        for rel in records[old].files:
+            (root / rel).unlink(missing_ok=True)
+        for entry in records[old].entries:
+            folders = sorted((p for p in (root / entry).rglob("*") if p.is_dir()), reverse=True)
+            for folder in [*folders, root / entry]:
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+        update_manifest(root, old, None)
 
 
 def _is_current(root: Path, spec: DatasetSpec, seed: int, params: dict[str, Any], key: bytes | None) -> bool:
@@ -135,6 +152,7 @@ def build(
     _remove_stale_stages(root, spec.name)
     t0 = time.perf_counter()
     key = _heldout_key(root, spec, key, force)
+    _remove_replaced(root, spec)
     present = [e for e in spec.entries if (root / e).exists()]
     if not force and _is_current(root, spec, seed, params, key):
         record = read_manifest(root)[spec.name]
