@@ -22,6 +22,7 @@ DATASETS: dict[str, tuple[str, ...]] = {
     "05_contrastive_learning": ("pathmnist",),
     "06_unet_segmentation": ("wmh",),
     "07_monai_segmentation": ("decathlon",),
+    "08_mura_transfer": ("mura", "resnet18_mednist_msk"),
     "09_pneumonia_capstone": ("pneumoniamnist",),
 }
 
