@@ -51,7 +51,8 @@ def test_a_course_with_the_chosen_assignments(tmp_path: Path) -> None:
     ("full", None, "{dest} exists and is not empty: give quickstart a new folder"),
     ("new", "01,9", "--assignments: no assignment '9'; the kit has 01_pytorch_basics, 02_data_exploration, "
                     "03_cnn_classification, 04_radiomics, 05_contrastive_learning, 06_unet_segmentation, "
-                    "07_monai_segmentation, 08_mura_transfer, 09_pneumonia_capstone (give numbers such as 01,03 or full names)"),
+                    "07_monai_segmentation, 08_mura_transfer, 09_pneumonia_capstone "
+                    "(give numbers such as 01,03 or full names)"),
 ])
 def test_refusals_say_what_to_do(tmp_path: Path, where: str, assignments: str | None, message: str) -> None:
     dest = {"inside": REPO / "my-course", "full": tmp_path, "new": tmp_path / "new"}[where]
