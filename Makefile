@@ -36,7 +36,7 @@ test: setup
 	$(BIN)/ruff check medgrade tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/medgrade data generate
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25
 
 lint: setup
 	$(BIN)/ruff check medgrade tests benchmarks

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 from medgrade.course import kernel_env
 from medgrade.errors import CourseError
@@ -36,6 +36,7 @@ def execute_notebook(
     """
     prof = get_profile(profile)
     nb = nbformat.read(src, as_version=4)
+    _train_baselines(nb, src, prof.name, data_root)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="medgrade-exec-") as tmp:
         for extra in src.parent.iterdir():
@@ -60,9 +61,31 @@ def execute_notebook(
                 f"{src} failed when executed on the {prof.name} profile: {last}\n"
                 "the reference solution must run top to bottom without errors"
             ) from e
+        except CellTimeoutError as e:
+            raise CourseError(
+                f"{src}: a cell ran past the {prof.name} profile's {prof.cell_timeout} s per-cell limit "
+                f"when executed: {str(e).split('Here is a preview', 1)[-1].strip()[:300]}\n"
+                "the reference solution must fit the profile's budget: shorten that cell's work"
+            ) from e
     seconds = time.monotonic() - start
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp_dest = dest.with_suffix(".ipynb.tmp")
     nbformat.write(nb, tmp_dest)
     tmp_dest.replace(dest)
     return ExecutionResult(dest, seconds)
+
+
+def _train_baselines(nb: nbformat.NotebookNode, src: Path, profile: str, data_root: Path | None) -> None:
+    """Train (or find cached) the baselines the notebook's tests name, before its kernel starts.
+
+    A reference run judges in its own kernel, and a baseline the grader trains must not eat a
+    test cell's time limit there: training it first leaves the kernel a cached file to read.
+    """
+    from medgrade.data.root import resolve_root
+    from medgrade.judge.baselines import baseline_predictions
+    from medgrade.judge.grader import judge_specs
+
+    names = {spec.trained_baseline for cell in nb.cells if cell.cell_type == "code"
+             for spec in judge_specs(cell.source, f"{src}") if spec.trained_baseline}
+    for name in sorted(names):
+        baseline_predictions(name, Path(data_root) if data_root else resolve_root(), profile, 0)

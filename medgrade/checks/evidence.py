@@ -41,7 +41,7 @@ from medgrade.profiles import for_profile
 __all__ = ["SCHEMA_VERSION", "KINDS", "record_predictions", "collected_evidence",
            "clear_evidence", "load_evidence", "parse_record", "judge_predictions",
            "Judgement", "judged", "kind_for", "PLOTS", "judge_gain", "gain_name", "baseline_key",
-           "evaluate", "Outcome", "scored"]
+           "evaluate", "Outcome", "scored", "make_record"]
 
 SCHEMA_VERSION = 1
 PLOTS = ("roc", "confusion", "masks")
@@ -92,6 +92,13 @@ def _write_atomically(directory: Path, key: str, record: dict[str, Any]) -> None
         raise
 
 
+def make_record(key: str, values: Any, kind: str) -> dict[str, Any]:
+    """The record of ``values`` under ``key``, stored nowhere (the grader's own baselines)."""
+    arr = to_numpy(values)
+    return {"schema": SCHEMA_VERSION, "key": key, "kind": kind,
+            "shape": [int(s) for s in arr.shape], "values": _values(arr, kind, key)}
+
+
 def record_predictions(key: str, values: Any, *, kind: str = "scores") -> dict[str, Any]:
     """Validate predictions and store them as evidence under ``key``; return the record.
 
@@ -105,9 +112,7 @@ def record_predictions(key: str, values: Any, *, kind: str = "scores") -> dict[s
         raise ValueError(f"evidence key must match {_KEY.pattern}, got {key!r}")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    arr = to_numpy(values)
-    record = {"schema": SCHEMA_VERSION, "key": key, "kind": kind,
-              "shape": [int(s) for s in arr.shape], "values": _values(arr, kind, key)}
+    record = make_record(key, values, kind)
     _REGISTRY[key] = record
     directory = os.environ.get(envvars.EVIDENCE_DIR)
     if directory:
@@ -277,10 +282,13 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
     and ``n`` may be dicts of values per profile. ``plot`` (``"roc"``, ``"confusion"`` with
     ``classes`` names, or ``"masks"``: the Dice of each case) adds a plot to the feedback page,
     drawn from aggregates that hold no item's label (:mod:`medgrade.checks.heldout`).
-    ``baseline`` (predictions of a model to beat, on the same items) with ``gain`` asks the
-    metric to exceed the baseline's by at least ``gain`` as well; ``hint`` is what a student
-    reads when a threshold is missed. Every argument but ``values`` and ``baseline`` must be a
-    literal: the grader reads them from the source.
+    ``baseline`` with ``gain`` asks the metric to exceed a baseline's by at least ``gain`` as
+    well: the name of a baseline the grader trains itself (a string literal, one of
+    :data:`medgrade.judge.baselines.BASELINES`: out of the kernel's reach), or the predictions
+    of a model to beat on the same items, where the baseline needs the student's code (then it
+    is evidence like ``values``). ``hint`` is what a student reads when a threshold is missed.
+    Every argument but ``values`` and predictions passed as ``baseline`` must be a literal: the
+    grader reads them from the source.
 
     Inside medgrade's sandbox this only records the predictions (the grader judges them after
     the cell); elsewhere it judges here and returns the :class:`Judgement`.
@@ -297,16 +305,22 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
     arr = _counted(values, count, answers, label)
     record = record_predictions(key, arr, kind=kind)
     base_record = None
-    if baseline is not None:
+    if baseline is not None and not isinstance(baseline, str):
         base_record = record_predictions(baseline_key(key), _counted(baseline, count, answers, f"{label} (baseline)"),
                                          kind=kind)
     if os.environ.get(envvars.JUDGE) == "grader":
-        return record
+        return record  # a named baseline is the grader's to train
     from medgrade.checks.measure import note
     from medgrade.data.answers import load_answer
     from medgrade.data.root import resolve_root
 
     answer = load_answer(resolve_root(), answers, count, positive)
+    if isinstance(baseline, str):  # outside the grader (a reference run): train it the grader's way
+        from medgrade.judge.baselines import baseline_predictions
+        from medgrade.profiles import grading_seed
+
+        trained = baseline_predictions(baseline, resolve_root(), profile, grading_seed())
+        base_record = make_record(baseline_key(key), _counted(trained, count, answers, f"{label} (baseline)"), kind)
     y_true = answer.truth
     least = None if gain is None else float(for_profile(gain, profile, f"gain of {label}"))  # type: ignore[arg-type]
     outcome = evaluate(record, y_true, metric=metric, at_least=bound, name=label, ignore=answer.ignore, hint=hint,

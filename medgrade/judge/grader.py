@@ -49,6 +49,7 @@ class JudgeSpec:
     baseline: bool = False  # baseline= predictions were passed: the gain over them is judged too
     gain: Any = None  # a number, or {profile: number}
     hint: str | None = None
+    trained_baseline: str | None = None  # baseline="name": the grader trains it (medgrade.judge.baselines)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -85,7 +86,17 @@ def _spec(call: ast.Call, where: str) -> JudgeSpec:
     named = {k.arg: k.value for k in call.keywords}
     key_node = call.args[0] if call.args else named.pop("key", None)
     named.pop("values", None)
-    baseline = named.pop("baseline", None) is not None  # predictions, like values: not a literal
+    base_node = named.pop("baseline", None)
+    trained = None
+    from medgrade.judge.baselines import known
+
+    if isinstance(base_node, ast.Constant) and isinstance(base_node.value, str):
+        try:
+            known(base_node.value)
+        except KeyError as e:
+            raise CourseError(f"{at}: {e.args[0]}") from None
+        trained = base_node.value  # the grader trains it; the kernel writes no record of it
+    baseline = base_node is not None and trained is None  # predictions, like values: not a literal
     if key_node is None or (len(call.args) < 2 and "values" not in {k.arg for k in call.keywords}):
         raise CourseError(f"{at} needs a key and the predictions: judged('test_probs', probs, ...)")
     for arg, node in [("key", key_node), *named.items()]:
@@ -99,7 +110,10 @@ def _spec(call: ast.Call, where: str) -> JudgeSpec:
     missing = [a for a in _REQUIRED if a not in given]
     if missing:
         raise CourseError(f"{at} needs {', '.join(m + '=' for m in missing)}")
-    if baseline != ("gain" in given):
+    if trained is not None and given.get("answers") != known(trained).answers:
+        raise CourseError(f"{at}: the baseline {trained!r} predicts the items of {known(trained).answers}, "
+                          f"not of {given.get('answers')}")
+    if (baseline or trained is not None) != ("gain" in given):
         raise CourseError(f"{at}: baseline= (the predictions to beat) and gain= (by how much) go together")
     for profile in PROFILES:
         for arg in ("at_least", "n", "gain"):
@@ -109,7 +123,7 @@ def _spec(call: ast.Call, where: str) -> JudgeSpec:
     return JudgeSpec(str(given["key"]), str(given["metric"]), given["at_least"], str(given["answers"]), given["n"],
                      given.get("positive"), given.get("name"), given.get("plot"),
                      tuple(str(c) for c in classes) if classes else None, call.lineno, baseline, given.get("gain"),
-                     given.get("hint"))
+                     given.get("hint"), trained)
 
 
 def judge_specs(source: str, where: str) -> tuple[JudgeSpec, ...]:
@@ -212,8 +226,11 @@ def _counted(evidence_dir: Path, key: str, spec: JudgeSpec, n: int) -> tuple[Any
     return record, values
 
 
-def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path | None, profile: str) -> Verdict:
+def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path | None, profile: str,
+               seed: int = 0) -> Verdict:
     """Judge each record of a test cell that ran without error; the first failure is the message.
+
+    ``seed`` is the grading seed: a baseline the grader trains is trained at it.
 
     Judging fails closed: a record the grader cannot evaluate fails this test with a message the
     student can act on, whatever went wrong with it; it never passes, and never stops the run.
@@ -221,7 +238,7 @@ def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path
     verdict = Verdict()
     for spec in specs:
         try:
-            _judge_one(spec, evidence_dir, data_root, profile, verdict)
+            _judge_one(spec, evidence_dir, data_root, profile, verdict, seed)
         except Exception as e:  # a record shaped in a way no rule above foresaw: this test fails
             verdict.message = verdict.message or (
                 f"CheckFailure: judged({spec.label}): the grader could not evaluate the record {spec.key!r} "
@@ -229,12 +246,14 @@ def judge_cell(specs: tuple[JudgeSpec, ...], evidence_dir: Path, data_root: Path
     return verdict
 
 
-def _judge_one(spec: JudgeSpec, evidence_dir: Path, data_root: Path | None, profile: str, verdict: Verdict) -> None:
+def _judge_one(spec: JudgeSpec, evidence_dir: Path, data_root: Path | None, profile: str, verdict: Verdict,
+               seed: int = 0) -> None:
     """Judge the records of one ``judged`` call into ``verdict``."""
-    from medgrade.checks.evidence import baseline_key, evaluate
+    from medgrade.checks.evidence import baseline_key, evaluate, kind_for, make_record
     from medgrade.checks.failure import CheckFailure
     from medgrade.checks.measure import comparison
     from medgrade.data.answers import load_answer
+    from medgrade.errors import DataError
 
     bound, n = spec.bound(profile), spec.count(profile)
     try:
@@ -251,6 +270,15 @@ def _judge_one(spec: JudgeSpec, evidence_dir: Path, data_root: Path | None, prof
     except UsageError as e:  # the grader's data, not the student's work
         verdict.message = verdict.message or f"GraderError: {spec.label} could not be judged: {e}"
         return
+    if spec.trained_baseline is not None:
+        from medgrade.judge.baselines import baseline_predictions
+
+        try:
+            trained = baseline_predictions(spec.trained_baseline, Path(data_root or "."), profile, seed)
+        except DataError as e:  # the grader's data or machine, not the student's work
+            verdict.message = verdict.message or f"GraderError: {spec.label} could not be judged: {e}"
+            return
+        baseline = make_record(baseline_key(spec.key), trained[:n], kind_for(spec.metric))
     outcome = evaluate(record, answer.truth, metric=spec.metric, at_least=bound, name=spec.label,
                        ignore=answer.ignore, hint=spec.hint, baseline=baseline, gain=spec.least_gain(profile))
     if outcome.failure is not None:

@@ -154,7 +154,7 @@ class TestRun:
 
     def _judge_outside(self, test: TestCell, cell: NotebookNode) -> None:
         """The grader's judgement of a judged test that ran without error (see medgrade.judge.grader)."""
-        verdict = judge_cell(test.judges, self.evidence, self.data_root, self.profile.name)
+        verdict = judge_cell(test.judges, self.evidence, self.data_root, self.profile.name, self.seed_value)
         judged = measurements(verdict.measured)
         if judged:
             cell.metadata.setdefault("medgrade", {}).setdefault("measured", []).extend(asdict(m) for m in judged)

@@ -442,3 +442,121 @@ def test_a_baseline_record_left_before_the_cell_is_forgotten_with_its_prediction
         (folder / f"{key}.json").write_text("{}")
     _forget_records(workdir, TestCell("test_probe", 4.0, 0, (spec,)))
     assert sorted(p.name for p in folder.iterdir()) == ["other.json"]
+
+
+# --- a baseline the grader trains itself: 08's ResNet-18 from scratch ---------------------------
+
+NAMED = ('m = checks.judged("scores", s, metric="auc", at_least=0.5, answers="mura:test", n=40, positive=1, '
+         'name="study AUC", baseline="mura_scratch_resnet18", gain={"cpu": 0.1, "gpu": 0.1})')
+
+
+def write_mura_labels(root: Path, n: int = N, seed: int = 0) -> np.ndarray:
+    """MURA's test_labeled_studies.csv for ``n`` studies (the mura:test answer key); returns the labels."""
+    labels = np.random.default_rng(seed).integers(0, 2, size=n)
+    labels[:2] = (0, 1)
+    folder = root / "MURA-v1.1"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "test_labeled_studies.csv").write_text(
+        "".join(f"MURA-v1.1/test/XR_HAND/patient{i:05d}/study1_x/,{label}\n" for i, label in enumerate(labels)))
+    return labels
+
+
+def _auc_scores(labels: np.ndarray, flipped: int) -> np.ndarray:
+    """Scores ranking every study right but the first ``flipped`` (which are inverted)."""
+    scores = labels * 0.5 + np.linspace(0.2, 0.3, len(labels))
+    scores[:flipped] = 1.0 - scores[:flipped]
+    return scores
+
+
+def test_a_named_baseline_is_the_graders_and_a_planted_record_is_never_read(tmp_path, monkeypatch) -> None:
+    from medgrade.judge import baselines
+
+    labels = write_mura_labels(tmp_path / "data")
+    trained: list[tuple[str, str, int]] = []
+
+    def grader_baseline(name: str, data_root: Path, profile: str, seed: int) -> np.ndarray:
+        trained.append((name, profile, seed))
+        return _auc_scores(labels, 12)
+
+    monkeypatch.setattr(baselines, "baseline_predictions", grader_baseline)
+    (spec,) = judge_specs(NAMED, "t")
+    assert spec.trained_baseline == "mura_scratch_resnet18" and not spec.baseline
+    assert spec.keys == ("scores",)  # the kernel writes no baseline record, and none is forgotten or read
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+
+    def write(key: str, values: np.ndarray) -> None:
+        record = {"schema": 1, "key": key, "kind": "scores", "shape": [len(values)],
+                  "values": [float(v) for v in values]}
+        (evidence / f"{key}.json").write_text(json.dumps(record))
+
+    # The kernel plants a baseline that ranks every study wrong: a gain of +1 if it were read.
+    write("scores.baseline", 1.0 - _auc_scores(labels, 0))
+    write("scores", _auc_scores(labels, 4))
+    weak = judge_cell((spec,), evidence, tmp_path / "data", "cpu", seed=7)
+    assert trained == [("mura_scratch_resnet18", "cpu", 7)]
+    gain = [m for m in weak.measured if m["name"] == "study AUC: gain over the baseline"]
+    assert len(gain) == 1 and 0 < gain[0]["value"] < 0.5, weak.measured
+    write("scores", _auc_scores(labels, 14))  # worse than the grader's baseline: no gain
+    worse = judge_cell((spec,), evidence, tmp_path / "data", "cpu", seed=7)
+    assert worse.message.startswith("CheckFailure: judge_predictions(study AUC: gain over the baseline): "
+                                    "expected auc at least 0.100 above the baseline's; observed"), worse.message
+
+
+def test_a_named_baseline_is_trained_the_graders_way_outside_the_sandbox(tmp_path, monkeypatch) -> None:
+    from medgrade.judge import baselines
+
+    labels = write_mura_labels(tmp_path / "data")
+    monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("MEDGRADE_SEED", "3")
+    seeds: list[int] = []
+
+    def grader_baseline(name: str, data_root: Path, profile: str, seed: int) -> np.ndarray:
+        seeds.append(seed)
+        return _auc_scores(labels, 12)
+
+    monkeypatch.setattr(baselines, "baseline_predictions", grader_baseline)
+    kw = dict(metric="auc", at_least=0.5, answers="mura:test", n=N, positive=1, name="study AUC",
+              baseline="mura_scratch_resnet18", gain={"cpu": 0.1, "gpu": 0.1})
+    assert judged("scores", _auc_scores(labels, 0), **kw).value == 1.0
+    with pytest.raises(CheckFailure, match=r"gain over the baseline\): expected auc at least 0.100 above"):
+        judged("scores", _auc_scores(labels, 12), **kw)
+    assert seeds == [3, 3]
+
+
+@pytest.mark.parametrize(("baseline", "answers", "message"), [
+    ('"resnet_from_nowhere"', "mura:test",
+     r"unknown baseline 'resnet_from_nowhere'; the grader computes mura_scratch_resnet18"),
+    ('"mura_scratch_resnet18"', "pathmnist:test",
+     r"the baseline 'mura_scratch_resnet18' predicts the items of mura:test, not of pathmnist:test"),
+])
+def test_a_named_baseline_the_grader_cannot_train_is_refused_at_release(baseline, answers, message) -> None:
+    source = (f'checks.judged("k", p, metric="auc", at_least=0.5, answers="{answers}", n=3, positive=1, '
+              f'baseline={baseline}, gain=0.1)')
+    with pytest.raises(CourseError, match=r"nb.ipynb: test cell t, line 1: checks.judged\(...\): " + message):
+        judge_specs(source, "nb.ipynb: test cell t")
+
+
+def test_a_named_baseline_needs_generated_data_and_is_read_from_its_cache(tmp_path, monkeypatch) -> None:
+    from medgrade.errors import DataError
+    from medgrade.judge.baselines import baseline_predictions
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    with pytest.raises(DataError, match=r"manifest.json records no 'mura' dataset; run: medgrade data generate"):
+        baseline_predictions("mura_scratch_resnet18", tmp_path / "data", "cpu", 0)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "manifest.json").write_text(json.dumps({"datasets": {"mura": {"files": {"a": {"sha256": "1"}}}}}))
+    from medgrade.judge.baselines import _data_hash
+    from medgrade.scratch import private_dir
+
+    cached = private_dir("baselines") / f"mura_scratch_resnet18-cpu-seed4-{_data_hash(data, 'mura')}.npy"
+    np.save(cached, np.array([0.25, 0.75]))
+    assert baseline_predictions("mura_scratch_resnet18", data, "cpu", 4).tolist() == [0.25, 0.75]
+    # Another seed is not cached: training starts, and fails on data without MURA's files, naming it.
+    with pytest.raises(DataError, match=r"could not train the baseline 'mura_scratch_resnet18' \(seed 5, cpu "
+                                        r"profile\): .*train_labeled_studies.csv"):
+        baseline_predictions("mura_scratch_resnet18", data, "cpu", 5)
