@@ -81,8 +81,8 @@ def _train_baselines(nb: nbformat.NotebookNode, src: Path, profile: str, data_ro
     A reference run judges in its own kernel, and a baseline the grader trains must not eat a
     test cell's time limit there: training it first leaves the kernel a cached file to read.
     """
+    from medgrade.data.baselines import baseline_predictions
     from medgrade.data.root import resolve_root
-    from medgrade.judge.baselines import baseline_predictions
     from medgrade.judge.grader import judge_specs
 
     names = {spec.trained_baseline for cell in nb.cells if cell.cell_type == "code"

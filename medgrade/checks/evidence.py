@@ -282,13 +282,11 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
     and ``n`` may be dicts of values per profile. ``plot`` (``"roc"``, ``"confusion"`` with
     ``classes`` names, or ``"masks"``: the Dice of each case) adds a plot to the feedback page,
     drawn from aggregates that hold no item's label (:mod:`medgrade.checks.heldout`).
-    ``baseline`` with ``gain`` asks the metric to exceed a baseline's by at least ``gain`` as
-    well: the name of a baseline the grader trains itself (a string literal, one of
-    :data:`medgrade.judge.baselines.BASELINES`: out of the kernel's reach), or the predictions
-    of a model to beat on the same items, where the baseline needs the student's code (then it
-    is evidence like ``values``). ``hint`` is what a student reads when a threshold is missed.
-    Every argument but ``values`` and predictions passed as ``baseline`` must be a literal: the
-    grader reads them from the source.
+    ``baseline`` with ``gain`` asks the metric to beat a baseline's by ``gain`` too: the name of
+    one the grader trains (:data:`medgrade.data.baselines.BASELINES`), or predictions on the same
+    items where it needs the student's code (evidence, like ``values``). ``hint`` is what a
+    student reads when a threshold is missed. Every other argument must be a literal: the grader
+    reads them from the source.
 
     Inside medgrade's sandbox this only records the predictions (the grader judges them after
     the cell); elsewhere it judges here and returns the :class:`Judgement`.
@@ -316,18 +314,17 @@ def judged(key: str, values: Any, *, metric: str, at_least: Any, answers: str, n
 
     answer = load_answer(resolve_root(), answers, count, positive)
     if isinstance(baseline, str):  # outside the grader (a reference run): train it the grader's way
-        from medgrade.judge.baselines import baseline_predictions
-        from medgrade.profiles import grading_seed
-
-        trained = baseline_predictions(baseline, resolve_root(), profile, grading_seed())
-        base_record = make_record(baseline_key(key), _counted(trained, count, answers, f"{label} (baseline)"), kind)
+        base_record = _trained(baseline, key, count, answers, label, kind, profile)
     y_true = answer.truth
     least = None if gain is None else float(for_profile(gain, profile, f"gain of {label}"))  # type: ignore[arg-type]
     outcome = evaluate(record, y_true, metric=metric, at_least=bound, name=label, ignore=answer.ignore, hint=hint,
                        baseline=base_record, gain=least)
     for figure, value, threshold in outcome.measured:
         note("judged", figure, value, threshold)
-    _publish(plot, y_true, arr, classes, answer.ignore)
+    if plot is not None:
+        from medgrade.checks.heldout import publish_plot
+
+        publish_plot(plot, y_true, scored(arr, answer.ignore), classes)
     if outcome.failure is not None:
         raise outcome.failure
     return outcome.judgement
@@ -373,6 +370,16 @@ def baseline_key(key: str) -> str:
     return f"{key}.baseline"
 
 
+def _trained(name: str, key: str, count: int, answers: str, label: str, kind: str, profile: str) -> dict[str, Any]:
+    """The record of baseline ``name``, trained (or cached) as the grader does, at the grading seed."""
+    from medgrade.data.baselines import baseline_predictions
+    from medgrade.data.root import resolve_root
+    from medgrade.profiles import grading_seed
+
+    trained = baseline_predictions(name, resolve_root(), profile, grading_seed())
+    return make_record(baseline_key(key), _counted(trained, count, answers, f"{label} (baseline)"), kind)
+
+
 def _counted(values: Any, count: int, answers: str, label: str) -> np.ndarray:
     arr = to_numpy(values)
     if arr.ndim == 0 or arr.shape[0] != count:
@@ -380,22 +387,3 @@ def _counted(values: Any, count: int, answers: str, label: str) -> np.ndarray:
                    describe(values), "predict on every image the test passes, in order.")
     return arr
 
-
-def _publish(plot: str | None, y_true: np.ndarray, values: np.ndarray, classes: list[str] | None,
-             ignore: np.ndarray | None = None) -> None:
-    if plot is None:
-        return
-    from medgrade.checks.heldout import confusion_counts, dice_cases, roc_curve
-    from medgrade.publish import publish
-
-    if plot == "masks":
-        if values.shape != y_true.shape or values.ndim < 4:
-            return
-        record = dice_cases(dice_score(scored(values, ignore), y_true))
-    elif plot == "roc":
-        record = roc_curve(y_true, values)
-    elif plot == "confusion":
-        record = confusion_counts(y_true, values, tuple(classes) if classes else None)
-    else:
-        return
-    publish(record.pop("kind"), **{k: v for k, v in record.items() if k != "schema"})

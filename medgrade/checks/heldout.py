@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_ITEMS", "roc_curve", "confusion_counts", "dice_cases"]
+__all__ = ["MIN_ITEMS", "roc_curve", "confusion_counts", "dice_cases", "publish_plot"]
 
 MIN_ITEMS = 10
 STEPS = 50
@@ -72,3 +72,21 @@ def dice_cases(dice_per_case: Any) -> dict[str, Any]:
     values = np.asarray(dice_per_case, dtype=float)
     per_case = values.min(axis=1) if values.ndim == 2 else values.ravel()
     return {"schema": 1, "kind": "dice_cases", "dice": [round(float(v), 4) for v in per_case]}
+
+
+def publish_plot(plot: str, y_true: Any, values: Any, classes: list[str] | None) -> None:
+    """Publish the feedback page's ``plot`` of a metric judged in place (``values`` already scored)."""
+    from medgrade.checks.segmentation import dice_score
+    from medgrade.publish import publish
+
+    if plot == "masks":
+        if values.shape != y_true.shape or values.ndim < 4:
+            return
+        record = dice_cases(dice_score(values, y_true))
+    elif plot == "roc":
+        record = roc_curve(y_true, values)
+    elif plot == "confusion":
+        record = confusion_counts(y_true, values, tuple(classes) if classes else None)
+    else:
+        return
+    publish(record.pop("kind"), **{k: v for k, v in record.items() if k != "schema"})

@@ -49,7 +49,7 @@ class JudgeSpec:
     baseline: bool = False  # baseline= predictions were passed: the gain over them is judged too
     gain: Any = None  # a number, or {profile: number}
     hint: str | None = None
-    trained_baseline: str | None = None  # baseline="name": the grader trains it (medgrade.judge.baselines)
+    trained_baseline: str | None = None  # baseline="name": the grader trains it (medgrade.data.baselines)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -88,7 +88,7 @@ def _spec(call: ast.Call, where: str) -> JudgeSpec:
     named.pop("values", None)
     base_node = named.pop("baseline", None)
     trained = None
-    from medgrade.judge.baselines import known
+    from medgrade.data.baselines import known
 
     if isinstance(base_node, ast.Constant) and isinstance(base_node.value, str):
         try:
@@ -271,7 +271,7 @@ def _judge_one(spec: JudgeSpec, evidence_dir: Path, data_root: Path | None, prof
         verdict.message = verdict.message or f"GraderError: {spec.label} could not be judged: {e}"
         return
     if spec.trained_baseline is not None:
-        from medgrade.judge.baselines import baseline_predictions
+        from medgrade.data.baselines import baseline_predictions
 
         try:
             trained = baseline_predictions(spec.trained_baseline, Path(data_root or "."), profile, seed)

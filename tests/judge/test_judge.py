@@ -469,7 +469,7 @@ def _auc_scores(labels: np.ndarray, flipped: int) -> np.ndarray:
 
 
 def test_a_named_baseline_is_the_graders_and_a_planted_record_is_never_read(tmp_path, monkeypatch) -> None:
-    from medgrade.judge import baselines
+    from medgrade.data import baselines
 
     labels = write_mura_labels(tmp_path / "data")
     trained: list[tuple[str, str, int]] = []
@@ -504,7 +504,7 @@ def test_a_named_baseline_is_the_graders_and_a_planted_record_is_never_read(tmp_
 
 
 def test_a_named_baseline_is_trained_the_graders_way_outside_the_sandbox(tmp_path, monkeypatch) -> None:
-    from medgrade.judge import baselines
+    from medgrade.data import baselines
 
     labels = write_mura_labels(tmp_path / "data")
     monkeypatch.setenv("MEDGRADE_DATA", str(tmp_path / "data"))
@@ -538,8 +538,8 @@ def test_a_named_baseline_the_grader_cannot_train_is_refused_at_release(baseline
 
 
 def test_a_named_baseline_needs_generated_data_and_is_read_from_its_cache(tmp_path, monkeypatch) -> None:
+    from medgrade.data.baselines import baseline_predictions
     from medgrade.errors import DataError
-    from medgrade.judge.baselines import baseline_predictions
 
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
@@ -550,7 +550,7 @@ def test_a_named_baseline_needs_generated_data_and_is_read_from_its_cache(tmp_pa
     data = tmp_path / "data"
     data.mkdir()
     (data / "manifest.json").write_text(json.dumps({"datasets": {"mura": {"files": {"a": {"sha256": "1"}}}}}))
-    from medgrade.judge.baselines import _data_hash
+    from medgrade.data.baselines import _data_hash
     from medgrade.scratch import private_dir
 
     cached = private_dir("baselines") / f"mura_scratch_resnet18-cpu-seed4-{_data_hash(data, 'mura')}.npy"

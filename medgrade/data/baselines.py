@@ -9,7 +9,8 @@ baseline could be sabotaged by the student (an ``Adam`` patched to do nothing ma
 and profile, cached for the whole class.
 
 A baseline that needs the student's code (05's random encoder is the student's ``Encoder``) is
-still passed as predictions, and is evidence at best; see :mod:`medgrade.judge.grader`.
+still passed as predictions, and is evidence at best; see :mod:`medgrade.judge.grader`. This module
+sits with the data, below both of its callers: the grader, and ``checks.judged`` in a reference run.
 
 Baselines:
 
@@ -162,7 +163,7 @@ def baseline_predictions(name: str, data_root: Path, profile: str, seed: int) ->
         threads = str(prof.threads if prof.device == "cpu" else max(1, (os.cpu_count() or 1)))
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "PYTHONHASHSEED": "0",
                "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
-        argv = [sys.executable, "-m", "medgrade.judge.baselines", name, "--profile", profile, "--seed", str(int(seed)),
+        argv = [sys.executable, "-m", "medgrade.data.baselines", name, "--profile", profile, "--seed", str(int(seed)),
                 "--data-root", str(data_root), "--out", tmp]
         run = subprocess.run(argv, env=env, capture_output=True, text=True)
         if run.returncode != 0:
@@ -175,7 +176,7 @@ def baseline_predictions(name: str, data_root: Path, profile: str, seed: int) ->
 
 
 def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m medgrade.judge.baselines",
+    parser = argparse.ArgumentParser(prog="python -m medgrade.data.baselines",
                                      description="Train one of the grader's baselines and save its predictions.")
     parser.add_argument("name", choices=sorted(BASELINES))
     parser.add_argument("--profile", required=True)
