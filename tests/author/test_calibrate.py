@@ -186,10 +186,7 @@ def test_an_alternative_failing_a_seed_is_a_problem_naming_it() -> None:
 
 # Assignments whose record is owed, each with the reason and the command that settles it. Strict:
 # once the record is committed the test passes, the xfail turns into a failure, and this entry goes.
-NOT_YET_CALIBRATED: dict[str, str] = {
-    "08_mura_transfer": "a 20-seed run (90 min on 2 cores) set its thresholds, which then changed; "
-                        "record them: medgrade calibrate 08_mura_transfer --seeds 20",
-}
+NOT_YET_CALIBRATED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("assignment", [
