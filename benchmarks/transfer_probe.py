@@ -19,14 +19,12 @@ Images are padded to squares and resized to 64 px, as the network's card says.
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torchvision
-from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
@@ -34,16 +32,6 @@ from sklearn.preprocessing import StandardScaler
 
 from medgrade.data import mednist, pretrained
 from medgrade.data.root import resolve_root
-
-
-def _split(root: Path, split: str) -> tuple[torch.Tensor, np.ndarray, list[str]]:
-    top = root / "MURA-v1.1"
-    rows = (top / f"{split}_image_paths.csv").read_text().split()
-    with open(top / f"{split}_labeled_studies.csv", newline="") as f:
-        labels = {folder: int(y) for folder, y in csv.reader(f)}
-    studies = [row.rsplit("/", 1)[0] + "/" for row in rows]
-    images = np.stack([pretrained.square(np.asarray(Image.open(root / row))) for row in rows])
-    return pretrained.preprocess(images), np.array([labels[s] for s in studies]), studies
 
 
 def _features(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
@@ -90,7 +78,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     root = resolve_root(args.root)
     t0 = time.perf_counter()
-    train, valid = _split(root, "train"), _split(root, "valid")
+    train, valid = pretrained.mura_split(root, "train"), pretrained.mura_split(root, "valid")
     print(f"MURA stand-in under {root}: {len(train[1])} train images, {len(set(valid[2]))} valid studies "
           f"({time.perf_counter() - t0:.0f} s to read)")
     torch.manual_seed(0)

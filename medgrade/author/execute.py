@@ -84,8 +84,9 @@ def _train_baselines(nb: nbformat.NotebookNode, src: Path, profile: str, data_ro
     from medgrade.data.baselines import baseline_predictions
     from medgrade.data.root import resolve_root
     from medgrade.judge.grader import judge_specs
+    from medgrade.profiles import grading_seed
 
     names = {spec.trained_baseline for cell in nb.cells if cell.cell_type == "code"
              for spec in judge_specs(cell.source, f"{src}") if spec.trained_baseline}
     for name in sorted(names):
-        baseline_predictions(name, Path(data_root) if data_root else resolve_root(), profile, 0)
+        baseline_predictions(name, Path(data_root) if data_root else resolve_root(), profile, grading_seed())

@@ -47,7 +47,7 @@ from medgrade.data.store import DatasetSpec, build
 from medgrade.errors import DataError
 
 __all__ = ["FOLDER", "WEIGHTS", "CARD", "CLASSES", "MEAN", "STD", "SIZE", "SPEC", "preprocess", "square",
-           "load", "generate"]
+           "mura_split", "load", "generate"]
 
 FOLDER = "pretrained"
 WEIGHTS = "resnet18_mednist_msk.pt"
@@ -78,6 +78,20 @@ def square(pixels: np.ndarray, size: int = SIZE) -> np.ndarray:
     canvas = Image.new("L", (side, side))
     canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
     return np.asarray(canvas.resize((size, size), Image.Resampling.BILINEAR))
+
+
+def mura_split(root: Path, split: str) -> tuple[Any, np.ndarray, list[str]]:
+    """A split of ``<root>/MURA-v1.1`` as this network takes it: the images (``preprocess`` of
+    ``square``), each image's study label (int64) and study folder, in ``<split>_image_paths.csv``'s order."""
+    import csv
+
+    top = root / mura.TOP
+    with open(top / f"{split}_labeled_studies.csv", newline="") as f:
+        labels = {folder: int(y) for folder, y in csv.reader(f)}
+    paths = (top / f"{split}_image_paths.csv").read_text().split()
+    studies = [path.rsplit("/", 1)[0] + "/" for path in paths]
+    images = np.stack([square(np.asarray(Image.open(root / path))) for path in paths])
+    return preprocess(images), np.array([labels[s] for s in studies], dtype=np.int64), studies
 
 
 def _mednist(seed: int, first: int, per_class: int) -> tuple[np.ndarray, np.ndarray]:
